@@ -1,0 +1,55 @@
+"""nitro_dispatch: a plugin framework.
+
+Plugins are :class:`PluginBase` subclasses, shipped as pip-installable
+distributions under the entry-point group ``nitro_dispatch.plugins`` (or as
+drop-in files); a :class:`PluginManager` finds, orders and loads them, and
+``manager.trigger(event, data)`` runs their hooks as a data-filter chain.
+"""
+
+from typing import Any
+
+from ._errors import (DependencyError, HookError, HookTimeoutError, NitroPluginError,
+                      PluginDiscoveryError, PluginLoadError, PluginNotFoundError,
+                      PluginRegistrationError, StopPropagation, ValidationError)
+from ._hooks import HookRecord, hook
+from ._manager import DEFAULT_GROUP, PluginManager
+from ._plugin import PluginBase
+from ._registry import HookRegistry, HookTrace
+from ._source import PluginProblem, PluginSource
+
+__version__ = "1.3.0"
+
+__all__ = [
+    "PluginManager",
+    "PluginBase",
+    "HookRegistry",
+    "hook",
+    "HookRecord",
+    "HookTrace",
+    "PluginSource",
+    "PluginProblem",
+    "InstalledPlugin",
+    "list_installed_plugins",
+    "DEFAULT_GROUP",
+    "NitroPluginError",
+    "PluginLoadError",
+    "PluginRegistrationError",
+    "PluginNotFoundError",
+    "PluginDiscoveryError",
+    "DependencyError",
+    "HookError",
+    "HookTimeoutError",
+    "ValidationError",
+    "StopPropagation",
+]
+
+_LAZY = {"list_installed_plugins", "InstalledPlugin"}
+
+
+def __getattr__(name: str) -> Any:
+    # The entry-point listing is imported on first use, not with the package.
+    if name in _LAZY:
+        from . import _distributions
+
+        return getattr(_distributions, name)
+    raise AttributeError("module 'nitro_dispatch' has no attribute %r" % (name,))

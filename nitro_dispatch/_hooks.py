@@ -1,0 +1,159 @@
+"""Hook markers and hook records.
+
+``@hook`` leaves the decorated function as it is (no wrapper, so no extra
+call per dispatch) and notes what it subscribes to in ``__nitro_hooks__``;
+:class:`PluginBase` collects those notes once per class.  A
+:class:`HookRecord` is one registration in a :class:`HookRegistry`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, List, Optional, Tuple, TypeVar
+
+__all__ = ["hook", "HookSpec", "HookRecord", "is_async_callable", "match_pattern"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_CO_COROUTINE = 0x0080  # inspect.CO_COROUTINE, without importing inspect
+
+
+class HookSpec:
+    """What one ``@hook(...)`` decorator asked for."""
+
+    __slots__ = ("event", "priority", "timeout", "async_hook")
+
+    def __init__(self, event: str, priority: int, timeout: Optional[float],
+                 async_hook: bool) -> None:
+        self.event = event
+        self.priority = priority
+        self.timeout = timeout
+        self.async_hook = async_hook
+
+    def __repr__(self) -> str:
+        return "HookSpec(%r, priority=%r, timeout=%r)" % (self.event, self.priority, self.timeout)
+
+
+def hook(event_name: str, priority: int = 50, timeout: Optional[float] = None,
+         async_hook: bool = False) -> Callable[[F], F]:
+    """Mark a plugin method as a hook for ``event_name``.
+
+    The method is called with the event's data and may return new data
+    (``None`` keeps it).  Higher ``priority`` runs first.  ``async def``
+    methods are detected; ``async_hook=True`` forces a method that returns
+    an awaitable to be treated as async.  A method may carry several
+    ``@hook`` decorators to subscribe to several events.
+
+    >>> class Shout:
+    ...     @hook("greeting", priority=10)
+    ...     @hook("farewell")
+    ...     def upper(self, data):
+    ...         return data.upper()
+    >>> [s.event for s in Shout.upper.__nitro_hooks__]
+    ['farewell', 'greeting']
+    """
+    if not isinstance(event_name, str) or not event_name:
+        raise TypeError("@hook needs a non-empty event name, got %r" % (event_name,))
+
+    def mark(func: F) -> F:
+        specs: List[HookSpec] = list(getattr(func, "__nitro_hooks__", ()))
+        specs.append(HookSpec(event_name, priority, timeout, async_hook))
+        try:
+            func.__nitro_hooks__ = tuple(specs)  # type: ignore[attr-defined]
+        except AttributeError:
+            raise TypeError("@hook cannot mark %r" % (func,)) from None
+        return func
+
+    return mark
+
+
+def is_async_callable(obj: Any) -> bool:
+    """True for ``async def`` functions, methods, partials of them, and
+    objects whose ``__call__`` is ``async def`` (without importing inspect)."""
+    for _ in range(8):  # unwrap bound methods and functools.partial
+        inner = getattr(obj, "__func__", None)
+        if inner is None:
+            inner = getattr(obj, "func", None) if type(obj).__name__ == "partial" else None
+        if inner is None:
+            break
+        obj = inner
+    code = getattr(obj, "__code__", None)
+    if code is not None:
+        return bool(code.co_flags & _CO_COROUTINE) or \
+            getattr(obj, "_is_coroutine_marker", None) is not None
+    if getattr(obj, "_is_coroutine_marker", None) is not None:
+        return True
+    call = getattr(type(obj), "__call__", None)
+    code = getattr(call, "__code__", None)
+    return code is not None and bool(code.co_flags & _CO_COROUTINE)
+
+
+def match_pattern(pattern: str, event: str) -> bool:
+    """Glob match where ``*`` (any run of characters, dots included) is the
+    only special character; everything else is literal.
+
+    >>> match_pattern("user.*", "user.profile.save")
+    True
+    >>> match_pattern("price.(usd)+", "price.(usd)+"), match_pattern("price.(usd)+", "price.usd")
+    (True, False)
+    """
+    parts = pattern.split("*")
+    if len(parts) == 1:
+        return pattern == event
+    first, last = parts[0], parts[-1]
+    if not event.startswith(first):
+        return False
+    pos = len(first)
+    for middle in parts[1:-1]:
+        found = event.find(middle, pos)
+        if found < 0:
+            return False
+        pos = found + len(middle)
+    return len(event) - len(last) >= pos and event.endswith(last)
+
+
+class HookRecord:
+    """One registration: ``callback`` subscribed to ``event`` (an event name
+    or a pattern with ``*``).
+
+    Records compare by identity.  ``record["priority"]`` works too, for code
+    written against nitro-dispatch 1.x, which returned dicts.
+    """
+
+    __slots__ = ("event", "callback", "plugin", "plugin_name", "priority", "timeout",
+                 "is_async", "seq", "warned")
+
+    def __init__(self, event: str, callback: Callable[..., Any], plugin: Any,
+                 priority: int, timeout: Optional[float], is_async: bool, seq: int) -> None:
+        self.event = event
+        self.callback = callback
+        self.plugin = plugin
+        self.plugin_name: Optional[str] = getattr(plugin, "name", None) if plugin is not None \
+            else None
+        self.priority = priority
+        self.timeout = timeout
+        self.is_async = is_async
+        self.seq = seq
+        self.warned = False
+
+    @property
+    def sort_key(self) -> Tuple[int, int]:
+        """Higher priority first; equal priorities in registration order."""
+        return (-self.priority, self.seq)
+
+    @property
+    def label(self) -> str:
+        """How messages name this hook: its callable, and its plugin if any."""
+        name = getattr(self.callback, "__qualname__", None) or repr(self.callback)
+        if self.plugin_name is not None:
+            return "hook %s of plugin %r" % (name, self.plugin_name)
+        return "hook %s" % (name,)
+
+    def __getitem__(self, key: str) -> Any:
+        if key in self.__slots__:
+            return getattr(self, key)
+        raise KeyError(key)
+
+    def __repr__(self) -> str:
+        return "HookRecord(%r, %r, plugin=%r, priority=%r, timeout=%r%s)" % (
+            self.event, self.callback, self.plugin_name, self.priority, self.timeout,
+            ", async" if self.is_async else "")

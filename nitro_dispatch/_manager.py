@@ -1,0 +1,646 @@
+"""The plugin manager: registration, dependency-ordered loading, lifecycle.
+
+Data flows one way: sources (code, installed distributions, drop-in
+directories) hand plugin classes, or loaders for them, to the manager; the
+resolver orders them; the manager instantiates them and hands their hooks
+to its :class:`HookRegistry`, which runs the chains.
+"""
+
+from __future__ import annotations
+
+from _thread import RLock
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, Type
+
+from ._errors import (DependencyError, NitroPluginError, PluginLoadError, PluginNotFoundError,
+                      PluginRegistrationError, ValidationError)
+from ._log import configure_level, get_logger
+from ._plugin import PluginBase, class_plugin_name, parse_dependencies, validate_plugin_class
+from ._hooks import HookRecord
+from ._registry import ERROR_EVENT, HookRegistry, HookTrace
+from ._source import PluginProblem, PluginSource
+
+__all__ = ["PluginManager", "DEFAULT_GROUP"]
+
+logger = get_logger("nitro_dispatch.manager")
+
+DEFAULT_GROUP = "nitro_dispatch.plugins"
+
+
+class _Entry:
+    """One registered plugin: its class (or a loader for it), where it came
+    from, and its instance while loaded."""
+
+    __slots__ = ("name", "cls", "loader", "source", "version", "instance", "enabled",
+                 "requires")
+
+    def __init__(self, name: str, cls: Optional[Type[PluginBase]], loader: Optional[Callable[[], Any]],
+                 source: PluginSource) -> None:
+        self.name = name
+        self.cls = cls
+        self.loader = loader  # imports the class on first need (entry points)
+        self.source = source
+        self.version: Optional[str] = None  # effective version, once the class is known
+        self.instance: Optional[PluginBase] = None
+        self.enabled = True  # wanted state, kept across unload/load and reload
+        self.requires: List[str] = []  # names of plugins this one needs while loaded
+
+
+class PluginManager:
+    """Registers, loads and runs plugins.
+
+    >>> from nitro_dispatch import PluginBase, hook
+    >>> class Shout(PluginBase):
+    ...     name = "shout"
+    ...     @hook("text")
+    ...     def upper(self, data):
+    ...         return data.upper()
+    >>> manager = PluginManager()
+    >>> manager.register(Shout)
+    'shout'
+    >>> manager.load_all()
+    ['shout']
+    >>> manager.trigger("text", "hi")
+    'HI'
+
+    ``config`` maps plugin names to their settings (read with
+    ``PluginBase.get_config``).  ``log_level`` sets the ``nitro_dispatch``
+    logger's level (giving it a handler if it has none).  With
+    ``validate_metadata`` (default) plugin names, versions and dependencies
+    are checked at registration.  ``entry_point_group`` is the group
+    :meth:`discover_installed_plugins` reads; ``allow_list`` and
+    ``block_list`` restrict which discovered plugins register at all.
+
+    Lifecycle events (``EVENT_*``) run their handlers with errors logged,
+    never raised, whatever the error strategy.
+    """
+
+    EVENT_PLUGIN_REGISTERED = "nitro.plugin.registered"
+    EVENT_PLUGIN_LOADED = "nitro.plugin.loaded"
+    EVENT_PLUGIN_UNLOADED = "nitro.plugin.unloaded"
+    EVENT_PLUGIN_ERROR = ERROR_EVENT
+    EVENT_APP_STARTUP = "nitro.app.startup"
+    EVENT_APP_SHUTDOWN = "nitro.app.shutdown"
+
+    def __init__(self, config: Optional[Dict[str, Any]] = None, log_level: Any = None,
+                 validate_metadata: bool = True, *, entry_point_group: str = DEFAULT_GROUP,
+                 allow_list: Optional[Iterable[str]] = None,
+                 block_list: Optional[Iterable[str]] = None) -> None:
+        self.config: Dict[str, Any] = config if config is not None else {}
+        self.validate_metadata = validate_metadata
+        self.entry_point_group = entry_point_group
+        self.allow_list = frozenset(allow_list) if allow_list is not None else None
+        self.block_list = frozenset(block_list or ())
+        self.hooks = HookRegistry()
+        self._entries: Dict[str, _Entry] = {}  # registration order
+        self._loaded: Dict[str, PluginBase] = {}  # load order, so dependencies come first
+        self._problems: List[PluginProblem] = []
+        self._lock = RLock()
+        if log_level is not None:
+            configure_level(log_level)
+        # Dispatch goes straight to the registry: no extra call layer on the
+        # hot path (subclasses that override trigger keep their override).
+        if type(self).trigger is PluginManager.trigger:
+            self.trigger = self.hooks.trigger  # type: ignore[method-assign]
+        if type(self).trigger_async is PluginManager.trigger_async:
+            self.trigger_async = self.hooks.trigger_async  # type: ignore[method-assign]
+
+    # -- registration ---------------------------------------------------
+
+    def register(self, plugin_class: Type[PluginBase], *,
+                 source: Optional[PluginSource] = None) -> str:
+        """Register a :class:`PluginBase` subclass; returns its name.
+
+        The class is not instantiated.  The same class again logs a warning;
+        another class under a taken name raises
+        :class:`PluginRegistrationError`, as does anything that is not a
+        plugin class.  Invalid metadata raises :class:`ValidationError`.
+        """
+        if not (isinstance(plugin_class, type) and issubclass(plugin_class, PluginBase)
+                and plugin_class is not PluginBase):
+            raise PluginRegistrationError("cannot register %r: not a subclass of PluginBase"
+                                          % (plugin_class,))
+        name = class_plugin_name(plugin_class)
+        if self.validate_metadata:
+            validate_plugin_class(plugin_class, name)
+        if source is None:
+            source = PluginSource("class", module=plugin_class.__module__,
+                                  value="%s:%s" % (plugin_class.__module__,
+                                                   plugin_class.__qualname__))
+        with self._lock:
+            existing = self._entries.get(name)
+            if existing is not None:
+                if existing.cls is plugin_class:
+                    logger.warning("plugin %r is already registered; ignoring the repeat", name)
+                    return name
+                raise PluginRegistrationError(
+                    "plugin name %r is already taken by %s; %s cannot register under it"
+                    % (name, existing.source.describe(), source.describe()))
+            entry = _Entry(name, plugin_class, None, source)
+            entry.version = _version_of(plugin_class, source)
+            self._entries[name] = entry
+        logger.info("registered plugin %r %s from %s", name, entry.version, source.describe())
+        self._emit(self.EVENT_PLUGIN_REGISTERED, {"plugin_name": name,
+                                                  "plugin_class": plugin_class,
+                                                  "source": source})
+        return name
+
+    def register_lazy(self, name: str, loader: Callable[[], Any], source: PluginSource) -> str:
+        """Register a plugin whose class is imported only when it is loaded
+        or checked; ``loader()`` returns the class.  Used for entry points."""
+        with self._lock:
+            existing = self._entries.get(name)
+            if existing is not None:
+                raise PluginRegistrationError(
+                    "plugin name %r is already taken by %s; %s cannot register under it"
+                    % (name, existing.source.describe(), source.describe()))
+            self._entries[name] = _Entry(name, None, loader, source)
+        logger.info("registered plugin %r from %s (not imported yet)", name, source.describe())
+        self._emit(self.EVENT_PLUGIN_REGISTERED, {"plugin_name": name, "plugin_class": None,
+                                                  "source": source})
+        return name
+
+    def unregister(self, name: str) -> None:
+        """Unload the plugin if loaded, then forget it."""
+        self._entry(name)
+        try:
+            self.unload(name)
+        finally:
+            with self._lock:
+                self._entries.pop(name, None)
+            logger.info("unregistered plugin %r", name)
+
+    def discover_installed_plugins(self, group: Optional[str] = None) -> List[str]:
+        """Register the plugins that installed distributions advertise under
+        the entry-point group (default ``entry_point_group``), without
+        importing them.  Returns the names registered.
+
+        Problems are reported (logged, ``nitro.plugin.error`` with phase
+        "conflict" or "discovery", and :meth:`get_problems`), never raised:
+        two distributions claiming one name register neither; a name
+        already registered from another source keeps its first registration.
+        The ``allow_list``/``block_list`` apply before anything is imported.
+        """
+        from ._distributions import list_installed_plugins, load_entry_point
+
+        group = group or self.entry_point_group
+        found = list_installed_plugins(group)
+        claims: Dict[str, List[Any]] = {}
+        for item in found:
+            claims.setdefault(item.name, []).append(item)
+        registered: List[str] = []
+        for name, items in claims.items():
+            if not self._admits(name):
+                logger.info("installed plugin %r (%s) is not allowed here; skipped", name,
+                            items[0].dist_name)
+                continue
+            if len(items) > 1:
+                dists = ", ".join("%s %s" % (i.dist_name, i.dist_version) for i in items)
+                self._report(name, "conflict", "plugin %r is claimed by several distributions "
+                             "(%s); none of them is loaded until only one remains"
+                             % (name, dists), None, None)
+                continue
+            item = items[0]
+            source = PluginSource("distribution", dist_name=item.dist_name,
+                                  dist_version=item.dist_version, path=item.location,
+                                  module=item.module, value=item.value)
+            if name in self._entries:
+                if self._entries[name].source == source:
+                    continue  # discovered before
+                taken = self._entries[name].source.describe()
+                self._report(name, "conflict", "plugin %r from %s is ignored: the name is "
+                             "already taken by %s" % (name, source.describe(), taken),
+                             source, None)
+                continue
+            self.register_lazy(name, _bind(load_entry_point, item), source)
+            registered.append(name)
+        return registered
+
+    def _admits(self, name: str) -> bool:
+        if name in self.block_list:
+            return False
+        return self.allow_list is None or name in self.allow_list
+
+    # -- loading --------------------------------------------------------
+
+    def load(self, name: str) -> PluginBase:
+        """Load a plugin (its dependencies first) and return its instance.
+
+        Raises :class:`PluginNotFoundError` for an unknown name,
+        :class:`DependencyError` when its dependencies cannot be met, and
+        :class:`PluginLoadError` (cause chained) when importing, creating or
+        ``on_load`` fails; a failed load leaves nothing behind.
+        """
+        with self._lock:
+            self._entry(name)
+            if name in self._loaded:
+                return self._loaded[name]
+            order, failures = self._resolve(self._closure([name]))
+            if name in failures:
+                raise failures[name]
+            for dep in order:
+                if dep in self._loaded:
+                    continue
+                try:
+                    self._load_one(self._entries[dep])
+                except PluginLoadError as exc:
+                    if dep == name:
+                        raise
+                    raise DependencyError("plugin %r requires %r, which failed to load: %s"
+                                          % (name, dep, exc)) from exc
+            return self._loaded[name]
+
+    def load_all(self) -> List[str]:
+        """Load every registered plugin in dependency order; returns the
+        names loaded by this call, in order.  A broken plugin (and whatever
+        depends on it) is reported and skipped; the others load."""
+        loaded: List[str] = []
+        with self._lock:
+            order, failures = self._resolve(list(self._entries))
+            for name, error in failures.items():
+                if name not in self._loaded:
+                    self._report(name, "dependency" if isinstance(error, DependencyError)
+                                 else "load", str(error), self._entries[name].source, error)
+            failed: Dict[str, str] = {}
+            for name in order:
+                if name in self._loaded:
+                    continue
+                entry = self._entries[name]
+                bad = [dep for dep in entry.requires if dep in failed]
+                if bad:
+                    error = DependencyError("plugin %r requires %r, which failed to load: %s"
+                                            % (name, bad[0], failed[bad[0]]))
+                    failed[name] = str(error)
+                    self._report(name, "dependency", str(error), entry.source, error)
+                    continue
+                try:
+                    self._load_one(entry)
+                except PluginLoadError as exc:
+                    failed[name] = str(exc)  # already reported by _load_one
+                    continue
+                loaded.append(name)
+        return loaded
+
+    def _closure(self, names: List[str]) -> List[str]:
+        """``names`` and, transitively, the registered plugins they require."""
+        seen: List[str] = []
+        todo = list(names)
+        while todo:
+            name = todo.pop()
+            if name in seen:
+                continue
+            seen.append(name)
+            entry = self._entries[name]
+            try:
+                cls = self._class_of(entry)
+            except NitroPluginError:
+                continue
+            for req in parse_dependencies(cls, name):
+                target = self._find(req.name)
+                if target is not None and target not in seen:
+                    todo.append(target)
+        return seen
+
+    def _find(self, requirement_name: str) -> Optional[str]:
+        if requirement_name in self._entries:
+            return requirement_name
+        from packaging.utils import canonicalize_name
+
+        wanted = canonicalize_name(requirement_name)
+        for name in self._entries:
+            if canonicalize_name(name) == wanted:
+                return name
+        return None
+
+    def _resolve(self, names: List[str]) -> Tuple[List[str], Dict[str, PluginLoadError]]:
+        """Import what is needed and order ``names`` by their dependencies."""
+        from ._resolver import Node, resolve
+
+        nodes: List[Node] = []
+        broken: Dict[str, str] = {}
+        failures: Dict[str, PluginLoadError] = {}
+        for name in names:
+            entry = self._entries[name]
+            try:
+                cls = self._class_of(entry)
+                reqs = parse_dependencies(cls, name)
+            except NitroPluginError as exc:
+                broken[name] = str(exc)
+                failures[name] = exc if isinstance(exc, PluginLoadError) else \
+                    _as_load_error(exc)
+                continue
+            nodes.append(Node(name, entry.version or "0", reqs, entry.source.describe()))
+        # Loaded plugins outside ``names`` still satisfy requirements.
+        for name, instance in self._loaded.items():
+            if name not in names:
+                entry = self._entries[name]
+                nodes.append(Node(name, entry.version or "0", [], entry.source.describe()))
+        order, dep_failures = resolve(nodes, broken)
+        wanted = set(names)
+        for name, error in dep_failures.items():
+            failures[name] = error
+        for node in nodes:
+            if node.name in wanted:
+                self._entries[node.name].requires = [
+                    t for t in (self._find(r.name) for r in node.requirements
+                                if r.marker is None or r.marker.evaluate()) if t]
+        return [n for n in order if n in wanted], failures
+
+    def _class_of(self, entry: _Entry) -> Type[PluginBase]:
+        """The plugin class, importing it for lazily registered plugins.
+        Failures raise :class:`PluginLoadError` naming the source."""
+        if entry.cls is not None:
+            return entry.cls
+        assert entry.loader is not None
+        where = entry.source.describe()
+        try:
+            obj = entry.loader()
+        except Exception as exc:
+            raise PluginLoadError("plugin %r from %s does not import (%s): %s: %s"
+                                  % (entry.name, where, entry.source.value,
+                                     type(exc).__name__, exc)) from exc
+        if not (isinstance(obj, type) and issubclass(obj, PluginBase)):
+            raise PluginLoadError("plugin %r from %s: entry point %s names %r, not a "
+                                  "PluginBase subclass" % (entry.name, where,
+                                                           entry.source.value, obj))
+        declared = class_plugin_name(obj)
+        if declared != entry.name:
+            raise PluginLoadError("plugin %r from %s: entry point name %r differs from the "
+                                  "class's name %r" % (entry.name, where, entry.name, declared))
+        if self.validate_metadata:
+            try:
+                validate_plugin_class(obj, entry.name)
+            except ValidationError as exc:
+                raise _as_load_error(exc) from exc
+        entry.cls = obj
+        entry.version = _version_of(obj, entry.source)
+        return obj
+
+    def _load_one(self, entry: _Entry) -> PluginBase:
+        name = entry.name
+        try:
+            cls = self._class_of(entry)
+            instance = cls()
+        except Exception as exc:
+            error = exc if isinstance(exc, PluginLoadError) else PluginLoadError(
+                "plugin %r from %s could not be created: %s: %s"
+                % (name, entry.source.describe(), type(exc).__name__, exc))
+            self._report(name, "load", str(error), entry.source, exc)
+            if error is exc:
+                raise
+            raise error from exc
+        instance.__dict__["_nitro_manager"] = self
+        if entry.version and "version" not in instance.__dict__ and \
+                entry.version != cls.version:
+            instance.version = entry.version  # inherited from the distribution
+        instance.enabled = entry.enabled
+        try:
+            for attr, spec in cls.nitro_hook_specs():
+                self.hooks.register(spec.event, getattr(instance, attr), plugin=instance,
+                                    priority=spec.priority, timeout=spec.timeout,
+                                    async_hook=spec.async_hook)
+            instance.on_load()
+        except Exception as exc:
+            self.hooks.unregister_plugin(instance)
+            error = PluginLoadError("plugin %r failed to load: %s: %s"
+                                    % (name, type(exc).__name__, exc))
+            self._report(name, "load", str(error), entry.source, exc)
+            raise error from exc
+        entry.instance = instance
+        self._loaded[name] = instance
+        logger.info("loaded plugin %r %s", name, instance.version)
+        self._emit(self.EVENT_PLUGIN_LOADED, {"plugin_name": name, "plugin": instance,
+                                              "version": instance.version})
+        return instance
+
+    # -- unloading ------------------------------------------------------
+
+    def unload(self, name: str) -> None:
+        """Unload a plugin, after the loaded plugins that depend on it.
+
+        ``on_unload`` runs, hooks are detached and ``nitro.plugin.unloaded``
+        fires even when ``on_unload`` raises; that error is then re-raised.
+        """
+        with self._lock:
+            self._entry(name)
+            if name not in self._loaded:
+                return
+            first_error: Optional[BaseException] = None
+            for dependent in self._dependents(name):
+                error = self._unload_one(dependent)
+                first_error = first_error or error
+            error = self._unload_one(name)
+            if error is not None:
+                raise error
+            if first_error is not None:
+                raise first_error
+
+    def unload_all(self) -> None:
+        """Unload every plugin, dependents before their dependencies; an
+        ``on_unload`` that raises is reported and the others go on."""
+        with self._lock:
+            for name in reversed(list(self._loaded)):
+                self._unload_one(name)
+
+    def _dependents(self, name: str) -> List[str]:
+        """Loaded plugins that need ``name``, transitively, in the order to
+        unload them (latest loaded first)."""
+        needed = {name}
+        found: List[str] = []
+        for other in self._loaded:  # load order: dependents come later
+            if other != name and needed.intersection(self._entries[other].requires):
+                needed.add(other)
+                found.append(other)
+        return list(reversed(found))
+
+    def _unload_one(self, name: str) -> Optional[BaseException]:
+        instance = self._loaded.get(name)
+        if instance is None:
+            return None
+        entry = self._entries[name]
+        error: Optional[BaseException] = None
+        try:
+            instance.on_unload()
+        except Exception as exc:
+            error = exc
+        self.hooks.unregister_plugin(instance)
+        del self._loaded[name]
+        entry.instance = None
+        entry.enabled = instance.enabled
+        logger.info("unloaded plugin %r", name)
+        self._emit(self.EVENT_PLUGIN_UNLOADED, {"plugin_name": name})
+        if error is not None:
+            self._report(name, "unload", "plugin %r: on_unload raised %s: %s"
+                         % (name, type(error).__name__, error), entry.source, error)
+        return error
+
+    # -- reporting ------------------------------------------------------
+
+    def _report(self, name: Optional[str], phase: str, message: str,
+                source: Optional[PluginSource], error: Optional[BaseException]) -> None:
+        """Log a problem, keep it for :meth:`get_problems`, fire the error
+        event."""
+        logger.error("%s", message)
+        self._problems.append(PluginProblem(name, phase, message, source, error))
+        self._emit(self.EVENT_PLUGIN_ERROR, {"plugin_name": name, "error": error or message,
+                                             "event": None, "phase": phase,
+                                             "message": message})
+
+    def get_problems(self) -> List[PluginProblem]:
+        """Problems reported so far (discovery, conflicts, failed loads),
+        oldest first."""
+        return list(self._problems)
+
+    def _emit(self, event: str, payload: Dict[str, Any]) -> None:
+        self.hooks.emit_safely(event, payload)
+
+    # -- the application's lifetime ---------------------------------------
+
+    def __enter__(self) -> "PluginManager":
+        self._emit(self.EVENT_APP_STARTUP, {"plugin_name": None, "manager": self})
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        try:
+            self._emit(self.EVENT_APP_SHUTDOWN, {"plugin_name": None, "manager": self})
+        finally:
+            self.unload_all()
+
+    # -- enable / disable -------------------------------------------------
+
+    def enable_plugin(self, name: str) -> None:
+        """Run the plugin's hooks again."""
+        self._set_enabled(name, True)
+
+    def disable_plugin(self, name: str) -> None:
+        """Skip the plugin's hooks; it stays loaded."""
+        self._set_enabled(name, False)
+
+    def _set_enabled(self, name: str, enabled: bool) -> None:
+        entry = self._entry(name)
+        entry.enabled = enabled
+        if entry.instance is not None:
+            entry.instance.enabled = enabled
+
+    # -- introspection --------------------------------------------------
+
+    def _entry(self, name: str) -> _Entry:
+        entry = self._entries.get(name)
+        if entry is None:
+            raise PluginNotFoundError("no plugin named %r is registered" % (name,))
+        return entry
+
+    def get_plugin(self, name: str) -> Optional[PluginBase]:
+        """The loaded instance, or ``None``."""
+        return self._loaded.get(name)
+
+    def get_all_plugins(self) -> Dict[str, PluginBase]:
+        """Loaded plugins by name, in load order."""
+        return dict(self._loaded)
+
+    def get_registered_plugins(self) -> List[str]:
+        return list(self._entries)
+
+    def get_loaded_plugins(self) -> List[str]:
+        return list(self._loaded)
+
+    def is_loaded(self, name: str) -> bool:
+        return name in self._loaded
+
+    def get_plugin_source(self, name: str) -> PluginSource:
+        """Where the plugin came from."""
+        return self._entry(name).source
+
+    def get_plugin_class(self, name: str) -> Type[PluginBase]:
+        """The plugin's class, importing it if it was registered lazily."""
+        return self._class_of(self._entry(name))
+
+    def get_plugin_version(self, name: str) -> Optional[str]:
+        """The plugin's effective version (``None`` before a lazy plugin is
+        imported)."""
+        return self._entry(name).version
+
+    def get_plugin_config(self, name: str, key: str, default: Any = None) -> Any:
+        """``config[name][key]``, as ``PluginBase.get_config`` reads it."""
+        section = self.config.get(name)
+        if not isinstance(section, dict):
+            return default
+        return section.get(key, default)
+
+    def check(self) -> List[PluginProblem]:
+        """Import, validate and resolve every registered plugin without
+        loading any; returns the problems found, discovery's included."""
+        problems = [p for p in self._problems if p.phase in ("discovery", "conflict")]
+        with self._lock:
+            _, failures = self._resolve(list(self._entries))
+        for name, error in failures.items():
+            phase = "dependency" if isinstance(error, DependencyError) else "import"
+            problems.append(PluginProblem(name, phase, str(error), self._entries[name].source,
+                                          error))
+        return problems
+
+    # -- hooks (the dispatch half) -----------------------------------------
+
+    def register_hook(self, event_name: str, callback: Callable[..., Any], plugin: Any = None,
+                      priority: int = 50, timeout: Optional[float] = None) -> HookRecord:
+        """Attach a callable to an event (or ``*`` pattern)."""
+        return self.hooks.register(event_name, callback, plugin=plugin, priority=priority,
+                                   timeout=timeout)
+
+    def unregister_hook(self, event_name: str, callback: Callable[..., Any],
+                        plugin: Any = None) -> bool:
+        """Detach it; returns whether anything was removed."""
+        return self.hooks.unregister(event_name, callback, plugin)
+
+    def trigger(self, event_name: str, data: Any = None) -> Any:
+        """Run the chain synchronously; see :meth:`HookRegistry.trigger`."""
+        return self.hooks.trigger(event_name, data)
+
+    async def trigger_async(self, event_name: str, data: Any = None) -> Any:
+        """Run the chain, awaiting async hooks."""
+        return await self.hooks.trigger_async(event_name, data)
+
+    def get_events(self) -> List[str]:
+        """Every event name and pattern with hooks."""
+        return self.hooks.get_all_events()
+
+    def set_error_strategy(self, strategy: str) -> None:
+        """``log_and_continue`` (default), ``fail_fast`` or ``collect_all``."""
+        self.hooks.set_error_strategy(strategy)
+
+    def enable_hook_tracing(self, enabled: bool = True) -> None:
+        """Log and record every hook run; see :meth:`get_trace`."""
+        self.hooks.enable_hook_tracing(enabled)
+
+    def get_trace(self) -> List[HookTrace]:
+        return self.hooks.get_trace()
+
+    def clear_trace(self) -> None:
+        self.hooks.clear_trace()
+
+    def get_last_errors(self) -> List[Dict[str, Any]]:
+        """Errors ``collect_all`` gathered in this thread's (or task's) last
+        trigger: dicts with keys ``plugin``, ``error``, ``event``."""
+        return self.hooks.get_last_errors()
+
+
+def _version_of(cls: type, source: PluginSource) -> str:
+    """The class's own version, or its distribution's when the class (and
+    its plugin bases) leave it unset."""
+    for klass in cls.__mro__:
+        if klass is PluginBase:
+            break
+        if "version" in vars(klass):
+            return str(vars(klass)["version"])
+    if source.kind == "distribution" and source.dist_version:
+        return source.dist_version
+    return str(getattr(cls, "version", "1.0.0"))
+
+
+def _as_load_error(exc: NitroPluginError) -> PluginLoadError:
+    error = PluginLoadError(str(exc))
+    error.__cause__ = exc
+    return error
+
+
+def _bind(func: Callable[[Any], Any], arg: Any) -> Callable[[], Any]:
+    return lambda: func(arg)

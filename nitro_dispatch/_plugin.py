@@ -1,0 +1,218 @@
+"""The plugin model: :class:`PluginBase` and its metadata checks."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Set, Tuple
+
+from ._errors import NitroPluginError, ValidationError
+from ._hooks import HookSpec
+
+if TYPE_CHECKING:
+    from ._manager import PluginManager
+    from ._registry import HookRegistry
+
+__all__ = ["PluginBase", "validate_plugin_class", "class_plugin_name"]
+
+DEFAULT_VERSION = "1.0.0"
+
+
+class PluginBase:
+    """Base class of every plugin.
+
+    Class attributes describe the plugin and are read without creating an
+    instance: ``name`` (unique; defaults to the class's own name),
+    ``version`` (PEP 440; defaults to ``"1.0.0"``, or to the distribution's
+    version for a plugin installed from one), ``description``, ``author``,
+    and ``dependencies``, a list of PEP 508 requirement strings naming other
+    plugins (``["auth>=1.2,<2", "cache"]``).
+
+    Methods marked with :func:`hook` are collected once per class, when the
+    class is created, from the class dictionaries (properties are never
+    run).  A subclass that overrides a hooked method without ``@hook``
+    removes that hook.
+
+    ``enabled`` may be set directly: ``plugin.enabled = False`` skips the
+    plugin's hooks from the next trigger on, in every registry that holds
+    them, exactly like ``manager.disable_plugin(name)``.
+
+    >>> from nitro_dispatch import hook
+    >>> class Greeter(PluginBase):
+    ...     name = "greeter"
+    ...     @hook("greet")
+    ...     def hello(self, data):
+    ...         return data + ", hello"
+    >>> Greeter.name, [spec.event for _, spec in Greeter.nitro_hook_specs()]
+    ('greeter', ['greet'])
+    """
+
+    name: str = ""
+    version: str = DEFAULT_VERSION
+    description: str = ""
+    author: str = ""
+    dependencies: List[str] = []
+
+    _nitro_auto_name = True
+    _nitro_hookspecs: Tuple[Tuple[str, HookSpec], ...] = ()
+    _nitro_default_enabled = True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        own_name = cls.__dict__.get("name")
+        if own_name is None or own_name == "":
+            if cls._nitro_auto_name:  # no explicit name anywhere above
+                cls.name = cls.__name__
+                cls._nitro_auto_name = True
+        else:
+            cls._nitro_auto_name = False
+        if isinstance(cls.__dict__.get("enabled"), bool):
+            # ``enabled = False`` as a class attribute would hide the property.
+            cls._nitro_default_enabled = cls.__dict__["enabled"]
+            delattr(cls, "enabled")
+        cls._nitro_hookspecs = _collect_hookspecs(cls)
+
+    # -- state ----------------------------------------------------------
+
+    @property
+    def enabled(self) -> bool:
+        """Whether this plugin's hooks run."""
+        return bool(self.__dict__.get("_nitro_enabled", self._nitro_default_enabled))
+
+    @enabled.setter
+    def enabled(self, value: bool) -> None:
+        self.__dict__["_nitro_enabled"] = bool(value)
+        for registry in list(self.__dict__.get("_nitro_watchers", ())):
+            registry._plugin_state_changed(self)
+
+    def _nitro_watch(self, registry: "HookRegistry") -> None:
+        """A registry that holds our hooks asks to hear of ``enabled`` changes."""
+        watchers: Set["HookRegistry"] = self.__dict__.setdefault("_nitro_watchers", set())
+        watchers.add(registry)
+
+    @property
+    def manager(self) -> Optional["PluginManager"]:
+        """The manager that loaded this plugin, or ``None``."""
+        return self.__dict__.get("_nitro_manager")
+
+    @classmethod
+    def nitro_hook_specs(cls) -> Tuple[Tuple[str, HookSpec], ...]:
+        """``(method name, HookSpec)`` for every ``@hook`` of this class."""
+        return cls._nitro_hookspecs
+
+    # -- lifecycle callbacks ----------------------------------------------
+
+    def on_load(self) -> None:
+        """Called after the plugin's hooks are attached."""
+
+    def on_unload(self) -> None:
+        """Called before the plugin's hooks are detached."""
+
+    def on_error(self, error: Exception) -> None:
+        """Called when one of this plugin's hooks raises (or times out)."""
+
+    # -- working with the manager -----------------------------------------
+
+    def _require_manager(self) -> "PluginManager":
+        manager = self.manager
+        if manager is None:
+            raise NitroPluginError("plugin %r is not loaded by a PluginManager" % (self.name,))
+        return manager
+
+    def register_hook(self, event_name: str, callback: Callable[..., Any], priority: int = 50,
+                      timeout: Optional[float] = None) -> Any:
+        """Attach ``callback`` as a hook owned by this plugin; it is detached
+        when the plugin unloads."""
+        return self._require_manager().register_hook(event_name, callback, plugin=self,
+                                                     priority=priority, timeout=timeout)
+
+    def unregister_hook(self, event_name: str, callback: Callable[..., Any]) -> None:
+        """Detach a hook this plugin attached."""
+        self._require_manager().unregister_hook(event_name, callback, plugin=self)
+
+    def trigger(self, event_name: str, data: Any = None) -> Any:
+        """Trigger an event through the manager that loaded this plugin."""
+        return self._require_manager().trigger(event_name, data)
+
+    def get_config(self, key: str, default: Any = None) -> Any:
+        """``config[self.name][key]`` from the manager's ``config``, or
+        ``default``."""
+        manager = self.manager
+        if manager is None:
+            return default
+        section = manager.config.get(self.name)
+        if not isinstance(section, dict):
+            return default
+        return section.get(key, default)
+
+    def __repr__(self) -> str:
+        return "<%s %s %s%s>" % (type(self).__name__, self.name, self.version,
+                                 "" if self.enabled else " (disabled)")
+
+
+def _collect_hookspecs(cls: type) -> Tuple[Tuple[str, HookSpec], ...]:
+    """``@hook`` methods as the class resolves them: base classes first, in
+    definition order; the most derived definition of a name decides."""
+    seen: Dict[str, Any] = {}
+    for klass in cls.__mro__:
+        for attr, value in vars(klass).items():
+            seen.setdefault(attr, value)
+    found: List[Tuple[str, HookSpec]] = []
+    done: Set[str] = set()
+    for klass in reversed(cls.__mro__):
+        for attr in vars(klass):
+            if attr in done:
+                continue
+            value = seen[attr]
+            func = getattr(value, "__func__", value)  # staticmethod/classmethod
+            specs = getattr(func, "__nitro_hooks__", None) if not isinstance(value, property) \
+                else None
+            if specs:
+                done.add(attr)
+                # Decorators apply bottom-up; register them top-down as written.
+                found.extend((attr, spec) for spec in reversed(specs))
+    return tuple(found)
+
+
+def class_plugin_name(cls: type) -> str:
+    """The name a plugin class registers under, read without instantiating."""
+    return getattr(cls, "name", "") or cls.__name__
+
+
+def validate_plugin_class(cls: type, name: str) -> None:
+    """Check ``name``, ``version`` and ``dependencies`` of a plugin class;
+    raise :class:`ValidationError` naming the plugin and the field."""
+    if not isinstance(name, str) or not name.strip():
+        raise ValidationError("plugin class %s: 'name' must be a non-empty string, got %r"
+                              % (cls.__qualname__, name))
+    version = getattr(cls, "version", None)
+    if not isinstance(version, str):
+        raise ValidationError("plugin %r: 'version' must be a string, got %r" % (name, version))
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        Version(version)
+    except InvalidVersion:
+        raise ValidationError("plugin %r: 'version' %r is not a valid PEP 440 version"
+                              % (name, version)) from None
+    parse_dependencies(cls, name)
+
+
+def parse_dependencies(cls: type, name: str) -> List[Any]:
+    """The plugin's ``dependencies`` as ``packaging`` Requirements; a
+    :class:`ValidationError` names the plugin and the bad string."""
+    deps = getattr(cls, "dependencies", None) or []
+    if isinstance(deps, str) or not isinstance(deps, (list, tuple)):
+        raise ValidationError("plugin %r: 'dependencies' must be a list of requirement "
+                              "strings, got %r" % (name, deps))
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    parsed = []
+    for item in deps:
+        if not isinstance(item, str):
+            raise ValidationError("plugin %r: dependency %r is not a string" % (name, item))
+        try:
+            parsed.append(Requirement(item))
+        except InvalidRequirement as exc:
+            first = str(exc).splitlines()[0] if str(exc) else "invalid"
+            raise ValidationError("plugin %r: dependency %r is not a valid PEP 508 "
+                                  "requirement (%s)" % (name, item, first)) from None
+    return parsed

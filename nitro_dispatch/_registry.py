@@ -1,0 +1,636 @@
+"""The dispatch engine: :class:`HookRegistry`.
+
+Hooks are kept per registered name (exact events and ``*`` patterns apart).
+The first trigger of an event resolves its chain into a :class:`Plan`
+(patterns matched, priorities sorted, disabled and async-only hooks set
+aside) and caches it by event name; any change drops the whole cache.  A
+trigger therefore costs one dict lookup plus the hooks themselves, however
+many unrelated events and patterns the registry holds.
+
+Two runners share the work:
+
+* the fast loop in :meth:`HookRegistry.trigger`, for chains of plain sync
+  hooks with no timeout, no tracing and no per-call checks (the common case);
+* :meth:`HookRegistry._chain`, a generator holding every other rule (timeouts,
+  tracing, ``collect_all``, plugins whose ``enabled`` we cannot watch).  The
+  sync and async triggers drive the same generator; only the way a hook is
+  called differs.
+"""
+
+from __future__ import annotations
+
+import time
+from _thread import RLock
+from typing import (TYPE_CHECKING, Any, Callable, Dict, Generator, Iterable, List,
+                    Optional, Tuple)
+
+from ._errors import HookError, HookTimeoutError, StopPropagation
+from ._hooks import HookRecord, is_async_callable, match_pattern
+from ._log import get_logger
+
+if TYPE_CHECKING:
+    import contextvars
+
+__all__ = ["HookRegistry", "HookTrace", "Plan", "ERROR_EVENT", "STRATEGIES"]
+
+logger = get_logger("nitro_dispatch.registry")
+trace_logger = get_logger("nitro_dispatch.trace")
+
+ERROR_EVENT = "nitro.plugin.error"
+STRATEGIES = ("log_and_continue", "fail_fast", "collect_all")
+_MAX_PLANS = 4096  # events triggered with ever-new names must not grow the cache forever
+
+Step = Tuple[HookRecord, Any]
+
+
+class HookTrace:
+    """One traced hook run: ``outcome`` is "ok", "error", "timeout" or "stop"."""
+
+    __slots__ = ("event", "plugin", "priority", "elapsed", "outcome")
+
+    def __init__(self, event: str, plugin: Optional[str], priority: int, elapsed: float,
+                 outcome: str) -> None:
+        self.event = event
+        self.plugin = plugin
+        self.priority = priority
+        self.elapsed = elapsed
+        self.outcome = outcome
+
+    def __repr__(self) -> str:
+        return "HookTrace(%r, plugin=%r, priority=%r, elapsed=%.6f, outcome=%r)" % (
+            self.event, self.plugin, self.priority, self.elapsed, self.outcome)
+
+
+class _Chain(tuple):  # type: ignore[type-arg]
+    """The callables of a fast chain, with their records for error reports.
+
+    Iterating it is iterating a plain tuple; ``records[i]`` is the record of
+    the ``i``-th callable, and the callables are distinct objects, so a
+    failing callable finds its record by identity.
+    """
+
+    records: Tuple[HookRecord, ...]
+
+
+class Plan:
+    """An event's resolved chain, immutable once built.
+
+    ``all`` holds every matching hook, highest priority first, equal
+    priorities in registration order (exact and wildcard registrations
+    alike).  ``sync`` is the chain ``trigger`` runs: ``all`` without hooks of
+    disabled plugins and without async hooks.  ``live`` is the chain
+    ``trigger_async`` runs.  ``fast``/``afast`` are set when the plain loops
+    may run the chain.
+    """
+
+    __slots__ = ("event", "all", "sync", "live", "fast", "afast")
+
+    def __init__(self, event: str, all_records: List[HookRecord], sync: List[HookRecord],
+                 live: List[HookRecord], fast: Optional[_Chain],
+                 afast: Optional[_Chain]) -> None:
+        self.event = event
+        self.all = tuple(all_records)
+        self.sync = tuple(sync)
+        self.live = tuple(live)
+        self.fast = fast
+        self.afast = afast
+
+
+def _enabled(plugin: Any) -> bool:
+    return plugin is None or getattr(plugin, "enabled", True) is not False
+
+
+def _watched(plugin: Any) -> bool:
+    """Plugins that tell registries when ``enabled`` changes (PluginBase does)."""
+    return plugin is None or hasattr(plugin, "_nitro_watch")
+
+
+def _fast_chain(records: List[HookRecord]) -> Optional[_Chain]:
+    for rec in records:
+        if rec.timeout is not None or not _watched(rec.plugin):
+            return None
+    chain = _Chain(rec.callback for rec in records)
+    if len({id(fn) for fn in chain}) != len(chain):
+        return None  # one callable twice: errors could not be attributed
+    chain.records = tuple(records)
+    return chain
+
+
+class HookRegistry:
+    """Hooks by event, and the triggers that run them as data-filter chains.
+
+    Usable on its own, without plugins::
+
+        >>> reg = HookRegistry()
+        >>> _ = reg.register("price.*", lambda d: d * 2, priority=10)
+        >>> _ = reg.register("price.eur", lambda d: d + 1)
+        >>> reg.trigger("price.eur", 10)
+        21
+    """
+
+    def __init__(self) -> None:
+        self._lock = RLock()
+        # name (event or pattern) -> records in registration order
+        self._exact: Dict[str, List[HookRecord]] = {}
+        self._patterns: Dict[str, List[HookRecord]] = {}
+        self._seq = 0
+        # Caches, replaced wholesale (never mutated in place) on any change,
+        # always under the lock, so a trigger in flight keeps its snapshot.
+        self._plans: Dict[str, Plan] = {}
+        self._fast: Dict[str, _Chain] = {}
+        self._strategy = "log_and_continue"
+        self._tracing = False
+        self._trace: Any = None  # deque of HookTrace, created when tracing starts
+        self._errors_var: Optional["contextvars.ContextVar[List[Dict[str, Any]]]"] = None
+        self._in_error_var: Optional["contextvars.ContextVar[bool]"] = None
+
+    # -- registration ---------------------------------------------------
+
+    def register(self, event_name: str, callback: Callable[..., Any], plugin: Any = None,
+                 priority: int = 50, timeout: Optional[float] = None, *,
+                 async_hook: bool = False) -> HookRecord:
+        """Subscribe ``callback`` to ``event_name`` (an event, or a pattern in
+        which ``*`` matches any run of characters, dots included).
+
+        Higher ``priority`` runs first; equal priorities keep registration
+        order.  ``timeout`` (seconds) bounds the hook's run.  ``plugin`` is the
+        owner: its ``enabled`` is honoured and its ``on_error`` is told of
+        failures.  ``async def`` callbacks are detected; ``async_hook=True``
+        marks a callable that returns an awaitable.  Returns the new
+        :class:`HookRecord`.
+        """
+        if not isinstance(event_name, str) or not event_name:
+            raise TypeError("event name must be a non-empty string, got %r" % (event_name,))
+        if not callable(callback):
+            raise TypeError("hook for %r is not callable: %r" % (event_name, callback))
+        if not isinstance(priority, int) or isinstance(priority, bool):
+            raise TypeError("priority of hook for %r must be an int, got %r"
+                            % (event_name, priority))
+        if timeout is not None and (isinstance(timeout, bool)
+                                    or not isinstance(timeout, (int, float)) or timeout <= 0):
+            raise ValueError("timeout of hook for %r must be a positive number of seconds, "
+                             "got %r" % (event_name, timeout))
+        table = self._patterns if "*" in event_name else self._exact
+        with self._lock:
+            self._seq += 1
+            rec = HookRecord(event_name, callback, plugin, priority, timeout,
+                             async_hook or is_async_callable(callback), self._seq)
+            table.setdefault(event_name, []).append(rec)
+            watch = getattr(plugin, "_nitro_watch", None)
+            if watch is not None:
+                watch(self)
+            self._invalidate()
+        logger.debug("registered hook %r for %r (%s, priority %d, timeout %s)",
+                     getattr(callback, "__qualname__", callback), event_name, rec.label,
+                     priority, timeout)
+        return rec
+
+    def unregister(self, event_name: str, callback: Callable[..., Any],
+                   plugin: Any = None) -> bool:
+        """Remove the hooks registered as ``(event_name, callback, plugin)``.
+
+        ``callback`` compares by equality (a bound method matches a fresh
+        ``obj.method``); ``plugin`` must be the same owner (``None`` for hooks
+        registered without one).  Returns whether anything was removed.
+        """
+        return self._remove(lambda r: r.event == event_name and r.plugin is plugin
+                            and (r.callback is callback or r.callback == callback),
+                            (event_name,)) > 0
+
+    def unregister_plugin(self, plugin: Any) -> int:
+        """Remove every hook owned by ``plugin``; returns how many."""
+        return self._remove(lambda r: r.plugin is plugin, None)
+
+    def remove_record(self, record: HookRecord) -> bool:
+        """Remove one registration by its record."""
+        return self._remove(lambda r: r is record, (record.event,)) > 0
+
+    def _remove(self, doomed: Callable[[HookRecord], bool],
+                names: Optional[Iterable[str]]) -> int:
+        removed = 0
+        with self._lock:
+            for table in (self._exact, self._patterns):
+                for name in list(table if names is None else names):
+                    recs = table.get(name)
+                    if not recs:
+                        continue
+                    kept = [r for r in recs if not doomed(r)]
+                    removed += len(recs) - len(kept)
+                    if kept:
+                        table[name] = kept
+                    else:
+                        del table[name]
+            if removed:
+                self._invalidate()
+        return removed
+
+    def clear_event(self, event_name: str) -> None:
+        """Remove every hook registered under exactly this name (an event or
+        a pattern); patterns that merely match it stay."""
+        with self._lock:
+            self._exact.pop(event_name, None)
+            self._patterns.pop(event_name, None)
+            self._invalidate()
+
+    def clear_all(self) -> None:
+        """Remove every hook."""
+        with self._lock:
+            self._exact.clear()
+            self._patterns.clear()
+            self._invalidate()
+
+    def _invalidate(self) -> None:
+        # Caller holds the lock.  New dicts, so readers keep consistent ones.
+        self._plans = {}
+        self._fast = {}
+
+    def _plugin_state_changed(self, plugin: Any) -> None:
+        """Called by a plugin whose ``enabled`` changed."""
+        with self._lock:
+            self._invalidate()
+
+    # -- introspection --------------------------------------------------
+
+    def get_hooks(self, event_name: str) -> List[HookRecord]:
+        """Every hook that matches ``event_name`` (wildcards included), in
+        the order they run, enabled or not."""
+        return list(self._plan(event_name).all)
+
+    def get_all_events(self) -> List[str]:
+        """Every event name and pattern with at least one hook."""
+        with self._lock:
+            return list(self._exact) + list(self._patterns)
+
+    # -- configuration --------------------------------------------------
+
+    def set_error_strategy(self, strategy: str) -> None:
+        """``log_and_continue`` (default), ``fail_fast`` or ``collect_all``."""
+        if strategy not in STRATEGIES:
+            raise ValueError("unknown error strategy %r; choose one of %s"
+                             % (strategy, ", ".join(STRATEGIES)))
+        with self._lock:
+            self._strategy = strategy
+            self._invalidate()
+
+    @property
+    def error_strategy(self) -> str:
+        return self._strategy
+
+    def enable_hook_tracing(self, enabled: bool = True) -> None:
+        """Log every hook run (logger ``nitro_dispatch.trace``, DEBUG) and
+        keep the last 1,000 runs for :meth:`get_trace`.  Off, it costs
+        nothing: traced chains use the general runner, untraced ones the fast
+        loop."""
+        with self._lock:
+            self._tracing = bool(enabled)
+            if enabled and self._trace is None:
+                from collections import deque
+                self._trace = deque(maxlen=1000)
+            self._invalidate()
+
+    def get_trace(self) -> List[HookTrace]:
+        """The traced hook runs, oldest first."""
+        return list(self._trace) if self._trace is not None else []
+
+    def clear_trace(self) -> None:
+        if self._trace is not None:
+            self._trace.clear()
+
+    def get_last_errors(self) -> List[Dict[str, Any]]:
+        """The errors ``collect_all`` gathered in this thread's (or asyncio
+        task's) last trigger: dicts with keys ``plugin``, ``error``, ``event``."""
+        var = self._errors_var
+        return list(var.get([])) if var is not None else []
+
+    # -- plans ----------------------------------------------------------
+
+    def _plan(self, event: str) -> Plan:
+        plan = self._plans.get(event)
+        if plan is None:
+            plan = self._build(event)
+        return plan
+
+    def _build(self, event: str) -> Plan:
+        with self._lock:
+            plan = self._plans.get(event)
+            if plan is not None:
+                return plan
+            recs = list(self._exact.get(event, ()))
+            for pattern, precs in self._patterns.items():
+                if match_pattern(pattern, event):
+                    recs.extend(precs)
+            recs.sort(key=_order)
+            # Plugins we are told about are filtered now; others per call.
+            live = [r for r in recs if not (r.plugin is not None and _watched(r.plugin)
+                                            and not _enabled(r.plugin))]
+            sync = []
+            for rec in live:
+                if not rec.is_async:
+                    sync.append(rec)
+                elif not rec.warned:
+                    rec.warned = True
+                    logger.warning("trigger(%r) skips async %s; use trigger_async to run it",
+                                   event, rec.label)
+            plain = self._strategy != "collect_all" and not self._tracing
+            fast = _fast_chain(sync) if plain else None
+            afast = None
+            if plain and live and all(r.is_async for r in live):
+                afast = _fast_chain(live)
+            plan = Plan(event, recs, sync, live, fast, afast)
+            if len(self._plans) >= _MAX_PLANS:
+                self._invalidate()
+            self._plans[event] = plan
+            if fast is not None:
+                self._fast[event] = fast
+            return plan
+
+    # -- triggers -------------------------------------------------------
+
+    def trigger(self, event_name: str, data: Any = None) -> Any:
+        """Run the chain for ``event_name``: each hook gets the data and may
+        return new data (``None`` keeps it); returns the final data.
+
+        Async hooks are skipped here (one warning per hook); use
+        :meth:`trigger_async` for them.
+        """
+        fns = self._fast.get(event_name)
+        if fns is None:
+            fns = self._plan(event_name).fast
+            if fns is None:
+                return self._trigger_general(event_name, data)
+        # The hot loop (PERFORMANCE.md "plain" plus StopPropagation).
+        for fn in fns:
+            try:
+                result = fn(data)
+            except StopPropagation:
+                return data
+            except Exception as exc:
+                self._fast_failed(event_name, fns, fn, exc)
+                continue
+            if result is not None:
+                data = result
+        return data
+
+    async def trigger_async(self, event_name: str, data: Any = None) -> Any:
+        """Run the chain, awaiting async hooks and calling sync ones directly."""
+        plan = self._plans.get(event_name) or self._build(event_name)
+        afns = plan.afast
+        if afns is not None:  # only async hooks: the awaited loop
+            for afn in afns:
+                try:
+                    result = await afn(data)
+                except StopPropagation:
+                    return data
+                except Exception as exc:
+                    self._fast_failed(event_name, afns, afn, exc)
+                    continue
+                if result is not None:
+                    data = result
+            return data
+        fns = plan.fast
+        if fns is not None and len(fns) == len(plan.live):  # only plain sync hooks
+            for fn in fns:
+                try:
+                    result = fn(data)
+                except StopPropagation:
+                    return data
+                except Exception as exc:
+                    self._fast_failed(event_name, fns, fn, exc)
+                    continue
+                if result is not None:
+                    data = result
+            return data
+        return await self._trigger_general_async(plan, event_name, data)
+
+    def _trigger_general(self, event: str, data: Any) -> Any:
+        plan = self._plan(event)
+        errors: Optional[List[Dict[str, Any]]] = [] if self._strategy == "collect_all" else None
+        steps = self._chain(plan.sync, event, data, errors)
+        try:
+            rec, current = next(steps)
+            while True:
+                try:
+                    if rec.timeout is None:
+                        result = rec.callback(current)
+                    else:
+                        result = self._call_timed(rec, event, current)
+                except BaseException as exc:
+                    rec, current = steps.throw(exc)
+                else:
+                    rec, current = steps.send(result)
+        except StopIteration as done:
+            return done.value
+        finally:
+            if errors is not None:
+                self._store_errors(errors)
+
+    async def _trigger_general_async(self, plan: Plan, event: str, data: Any) -> Any:
+        errors: Optional[List[Dict[str, Any]]] = [] if self._strategy == "collect_all" else None
+        steps = self._chain(plan.live, event, data, errors)
+        try:
+            rec, current = next(steps)
+            while True:
+                try:
+                    result = await self._call_async(rec, event, current)
+                except BaseException as exc:
+                    rec, current = steps.throw(exc)
+                else:
+                    rec, current = steps.send(result)
+        except StopIteration as done:
+            return done.value
+        finally:
+            if errors is not None:
+                self._store_errors(errors)
+
+    def _chain(self, records: Tuple[HookRecord, ...], event: str, data: Any,
+               errors: Optional[List[Dict[str, Any]]]) -> Generator[Step, Any, Any]:
+        """Every dispatch rule but the call itself.
+
+        Yields ``(record, data)`` for the driver to call; the driver sends
+        back the result or throws in the exception.  Returns the final data.
+        """
+        trace = self._trace if self._tracing else None
+        for rec in records:
+            if not _enabled(rec.plugin):
+                continue
+            started = time.perf_counter() if trace is not None else 0.0
+            try:
+                result = yield rec, data
+            except StopPropagation:
+                if trace is not None:
+                    self._record_trace(trace, event, rec, started, "stop")
+                break
+            except Exception as exc:
+                if trace is not None:  # recorded before fail_fast raises
+                    self._record_trace(trace, event, rec, started, "timeout" if isinstance(
+                        exc, HookTimeoutError) else "error")
+                self._hook_failed(event, rec, exc, errors)
+                continue
+            if trace is not None:
+                self._record_trace(trace, event, rec, started, "ok")
+            if result is not None:
+                data = result
+        return data
+
+    def _record_trace(self, trace: Any, event: str, rec: HookRecord, started: float,
+                      outcome: str) -> None:
+        elapsed = time.perf_counter() - started
+        trace.append(HookTrace(event, rec.plugin_name, rec.priority, elapsed, outcome))
+        trace_logger.debug("event=%s plugin=%s priority=%d elapsed=%.3fms outcome=%s",
+                           event, rec.plugin_name or "-", rec.priority, elapsed * 1000.0,
+                           outcome)
+
+    def _call_timed(self, rec: HookRecord, event: str, data: Any) -> Any:
+        from ._timeouts import get_pool
+
+        timeout = rec.timeout
+        try:
+            job = get_pool().submit(rec.callback, data)
+        except HookTimeoutError as exc:
+            raise HookTimeoutError("%s for event %r not started: %s" % (rec.label, event, exc),
+                                   event, rec.plugin_name, timeout) from None
+        if job.done.acquire(True, timeout if timeout is not None else -1):
+            if job.error is not None:
+                raise job.error
+            return job.value
+        raise self._timeout_error(rec, event, sync=True)
+
+    async def _call_async(self, rec: HookRecord, event: str, data: Any) -> Any:
+        if rec.timeout is None:
+            if rec.is_async:
+                return await rec.callback(data)
+            return rec.callback(data)
+        import asyncio
+
+        if rec.is_async:
+            try:
+                return await asyncio.wait_for(rec.callback(data), rec.timeout)
+            except asyncio.TimeoutError:
+                raise self._timeout_error(rec, event, sync=False) from None
+        # A sync hook with a timeout: run it on the shared pool, await its end.
+        from ._timeouts import Job, get_pool
+
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+
+        def settle(job: Job) -> None:
+            def apply() -> None:
+                if future.done():
+                    return
+                if job.error is not None:
+                    future.set_exception(job.error)
+                else:
+                    future.set_result(job.value)
+            try:
+                loop.call_soon_threadsafe(apply)
+            except RuntimeError:  # the loop closed while the hook ran
+                pass
+
+        try:
+            get_pool().submit(rec.callback, data, settle)
+        except HookTimeoutError as exc:
+            raise HookTimeoutError("%s for event %r not started: %s" % (rec.label, event, exc),
+                                   event, rec.plugin_name, rec.timeout) from None
+        try:
+            return await asyncio.wait_for(future, rec.timeout)
+        except asyncio.TimeoutError:
+            raise self._timeout_error(rec, event, sync=True) from None
+
+    @staticmethod
+    def _timeout_error(rec: HookRecord, event: str, sync: bool) -> HookTimeoutError:
+        note = " (its thread cannot be stopped and runs on in the background)" if sync \
+            else " (cancelled)"
+        return HookTimeoutError("%s timed out after %ss on event %r%s"
+                                % (rec.label, rec.timeout, event, note),
+                                event, rec.plugin_name, rec.timeout)
+
+    # -- errors ---------------------------------------------------------
+
+    def _fast_failed(self, event: str, fns: _Chain, fn: Callable[..., Any],
+                     exc: Exception) -> None:
+        for index, candidate in enumerate(fns):
+            if candidate is fn:
+                self._hook_failed(event, fns.records[index], exc, None)
+                return
+
+    def _hook_failed(self, event: str, rec: HookRecord, exc: Exception,
+                     errors: Optional[List[Dict[str, Any]]]) -> bool:
+        """Tell the plugin and ``nitro.plugin.error``, then apply the strategy:
+        raise (``fail_fast``), collect, or log.  Returns False."""
+        self._notify_error(event, rec, exc)
+        strategy = self._strategy
+        if strategy == "fail_fast":
+            raise HookError("%s failed on event %r: %s: %s"
+                            % (rec.label, event, type(exc).__name__, exc),
+                            event, rec.plugin_name) from exc
+        if errors is not None or strategy == "collect_all":
+            if errors is not None:
+                errors.append({"plugin": rec.plugin_name, "error": exc, "event": event})
+            logger.debug("collected error of %s on event %r: %r", rec.label, event, exc)
+        else:
+            logger.error("%s failed on event %r: %s: %s", rec.label, event,
+                         type(exc).__name__, exc, exc_info=exc)
+        return False
+
+    def _notify_error(self, event: str, rec: HookRecord, exc: Exception) -> None:
+        """Call ``on_error`` and fire ``nitro.plugin.error``; anything raised
+        there is logged only, and errors inside never start another round."""
+        in_error = self._in_error_var
+        if in_error is None:
+            import contextvars
+            in_error = self._in_error_var = contextvars.ContextVar(
+                "nitro_dispatch_in_error_%d" % id(self), default=False)
+        if in_error.get():
+            logger.error("%s failed on event %r while handling another error: %s: %s",
+                         rec.label, event, type(exc).__name__, exc)
+            return
+        token = in_error.set(True)
+        try:
+            on_error = getattr(rec.plugin, "on_error", None) if rec.plugin is not None else None
+            if on_error is not None:
+                try:
+                    on_error(exc)
+                except Exception as inner:
+                    logger.error("on_error of %s raised %s: %s", rec.label,
+                                 type(inner).__name__, inner, exc_info=inner)
+            payload = {"plugin_name": rec.plugin_name, "plugin": rec.plugin, "error": exc,
+                       "event": event, "phase": "hook"}
+            self.emit_safely(ERROR_EVENT, payload)
+        finally:
+            in_error.reset(token)
+
+    def emit_safely(self, event: str, data: Any) -> Any:
+        """Run the sync chain of ``event`` with every error logged and none
+        raised, whatever the strategy (used for lifecycle events)."""
+        for rec in self._plan(event).sync:
+            if not _enabled(rec.plugin):
+                continue
+            try:
+                result = rec.callback(data)
+            except StopPropagation:
+                break
+            except Exception as exc:
+                logger.error("%s failed on event %r: %s: %s", rec.label, event,
+                             type(exc).__name__, exc, exc_info=exc)
+                continue
+            if result is not None:
+                data = result
+        return data
+
+    def _store_errors(self, errors: List[Dict[str, Any]]) -> None:
+        var = self._errors_var
+        if var is None:
+            import contextvars
+            with self._lock:
+                var = self._errors_var
+                if var is None:
+                    var = self._errors_var = contextvars.ContextVar(
+                        "nitro_dispatch_errors_%d" % id(self))
+        var.set(errors)
+        if errors:
+            logger.warning("event %r: %d hook error(s) collected", errors[0]["event"],
+                           len(errors))
+
+
+def _order(rec: HookRecord) -> Tuple[int, int]:
+    return (-rec.priority, rec.seq)

@@ -1,0 +1,73 @@
+"""Where a registered plugin came from, and what went wrong finding it.
+
+Sources (installed distributions, drop-in directories, explicit
+registration) describe plugins with these records; the manager keeps them
+and the CLI prints them.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Optional
+
+__all__ = ["PluginSource", "PluginProblem"]
+
+
+class PluginSource:
+    """``kind`` is "class" (registered in code), "distribution" (an entry
+    point of an installed distribution) or "dropin" (a file in a directory)."""
+
+    __slots__ = ("kind", "dist_name", "dist_version", "path", "module", "value")
+
+    def __init__(self, kind: str, *, dist_name: Optional[str] = None,
+                 dist_version: Optional[str] = None, path: Optional[str] = None,
+                 module: Optional[str] = None, value: Optional[str] = None) -> None:
+        self.kind = kind
+        self.dist_name = dist_name
+        self.dist_version = dist_version
+        self.path = path
+        self.module = module
+        self.value = value
+
+    def describe(self) -> str:
+        """A short phrase for messages: ``distribution nitro-audit 1.0.0``."""
+        if self.kind == "distribution":
+            return "distribution %s %s" % (self.dist_name, self.dist_version)
+        if self.kind == "dropin":
+            return "file %s" % (self.path,)
+        return "class %s" % (self.value or self.module or "?",)
+
+    def as_dict(self) -> Dict[str, Any]:
+        return {slot: getattr(self, slot) for slot in self.__slots__}
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, PluginSource) and self.as_dict() == other.as_dict()
+
+    def __hash__(self) -> int:
+        return hash(tuple(self.as_dict().values()))
+
+    def __repr__(self) -> str:
+        return "PluginSource(%s)" % ", ".join(
+            "%s=%r" % (k, v) for k, v in self.as_dict().items() if v is not None)
+
+
+class PluginProblem:
+    """Something that keeps a plugin from loading, in one line a person can
+    act on.  ``phase``: "discovery", "conflict", "import", "validation",
+    "dependency", "load", "unload" or "reload"."""
+
+    __slots__ = ("plugin", "phase", "message", "source", "error")
+
+    def __init__(self, plugin: Optional[str], phase: str, message: str,
+                 source: Optional[PluginSource] = None,
+                 error: Optional[BaseException] = None) -> None:
+        self.plugin = plugin
+        self.phase = phase
+        self.message = message
+        self.source = source
+        self.error = error
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __repr__(self) -> str:
+        return "PluginProblem(%r, %r, %r)" % (self.plugin, self.phase, self.message)
