@@ -9,6 +9,7 @@ to its :class:`HookRegistry`, which runs the chains.
 from __future__ import annotations
 
 from _thread import RLock
+from types import ModuleType
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, Type
 
 from ._errors import (DependencyError, NitroPluginError, PluginLoadError, PluginNotFoundError,
@@ -33,8 +34,8 @@ class _Entry:
     __slots__ = ("name", "cls", "loader", "source", "version", "instance", "enabled",
                  "requires")
 
-    def __init__(self, name: str, cls: Optional[Type[PluginBase]], loader: Optional[Callable[[], Any]],
-                 source: PluginSource) -> None:
+    def __init__(self, name: str, cls: Optional[Type[PluginBase]],
+                 loader: Optional[Callable[[], Any]], source: PluginSource) -> None:
         self.name = name
         self.cls = cls
         self.loader = loader  # imports the class on first need (entry points)
@@ -204,12 +205,8 @@ class PluginManager:
                                   dist_version=item.dist_version, path=item.location,
                                   module=item.module, value=item.value)
             if name in self._entries:
-                if self._entries[name].source == source:
-                    continue  # discovered before
-                taken = self._entries[name].source.describe()
-                self._report(name, "conflict", "plugin %r from %s is ignored: the name is "
-                             "already taken by %s" % (name, source.describe(), taken),
-                             source, None)
+                if self._entries[name].source != source:  # else: discovered before
+                    self._report_taken(name, source, self._entries[name].source)
                 continue
             self.register_lazy(name, _bind(load_entry_point, item), source)
             registered.append(name)
@@ -393,8 +390,15 @@ class PluginManager:
                 entry.version != cls.version:
             instance.version = entry.version  # inherited from the distribution
         instance.enabled = entry.enabled
+        self._attach(entry, instance)
+        return instance
+
+    def _attach(self, entry: _Entry, instance: PluginBase) -> None:
+        """Register the instance's hooks and run ``on_load``; on failure
+        detach everything again and raise :class:`PluginLoadError`."""
+        name = entry.name
         try:
-            for attr, spec in cls.nitro_hook_specs():
+            for attr, spec in type(instance).nitro_hook_specs():
                 self.hooks.register(spec.event, getattr(instance, attr), plugin=instance,
                                     priority=spec.priority, timeout=spec.timeout,
                                     async_hook=spec.async_hook)
@@ -410,7 +414,129 @@ class PluginManager:
         logger.info("loaded plugin %r %s", name, instance.version)
         self._emit(self.EVENT_PLUGIN_LOADED, {"plugin_name": name, "plugin": instance,
                                               "version": instance.version})
-        return instance
+
+    # -- drop-in directories ----------------------------------------------
+
+    def discover_plugins(self, directory: Any, pattern: str = "*_plugin.py",
+                         recursive: bool = False) -> List[str]:
+        """Register the plugin classes defined in the files of a directory
+        that match ``pattern`` (``~`` is expanded); returns their names.
+
+        Every :class:`PluginBase` subclass defined in a matching file
+        registers.  A file that fails to import, or a class that fails to
+        register, is reported (path and error; see :meth:`get_problems`) and
+        the rest still register.  A missing directory raises
+        :class:`PluginDiscoveryError`.  Discovering a directory again
+        registers nothing twice.  A name already taken by another source
+        keeps its first registration and the clash is reported.
+        """
+        from ._dropins import find_plugin_files, import_dropin, plugin_classes
+
+        _, files = find_plugin_files(directory, pattern, recursive)
+        names: List[str] = []
+        for path in files:
+            try:
+                module = import_dropin(path)
+            except Exception as exc:
+                self._report(None, "discovery", "plugin file %s does not import: %s: %s"
+                             % (path, type(exc).__name__, exc),
+                             PluginSource("dropin", path=path), exc)
+                continue
+            for cls in plugin_classes(module, PluginBase):
+                name = class_plugin_name(cls)
+                source = PluginSource("dropin", path=path, module=module.__name__,
+                                      value="%s:%s" % (module.__name__, cls.__qualname__))
+                if not self._admits(name):
+                    logger.info("drop-in plugin %r (%s) is not allowed here; skipped", name, path)
+                    continue
+                existing = self._entries.get(name)
+                if existing is not None and (existing.cls is cls or existing.source == source):
+                    continue  # this very file was discovered before
+                if existing is not None:
+                    self._report_taken(name, source, existing.source)
+                    continue
+                try:
+                    names.append(self.register(cls, source=source))
+                except NitroPluginError as exc:
+                    self._report(name, "discovery", "plugin %r in %s: %s" % (name, path, exc),
+                                 source, exc)
+        return names
+
+    # -- hot reload -------------------------------------------------------
+
+    def reload(self, name: str) -> PluginBase:
+        """Re-import the plugin's module from its source on disk and load
+        the new class in place of the old one.
+
+        Works for drop-ins, installed distributions and classes from any
+        importable module (not ``__main__``).  Only the module that defines
+        the class is re-executed; modules it imports are not.  The plugin's
+        enabled state is kept, and the loaded plugins that depend on it are
+        unloaded and loaded again, so none keeps the old instance.
+
+        If the new source fails to import, no longer defines the plugin, or
+        its ``on_load`` raises, the previous class and instance are back in
+        service and :class:`PluginLoadError` is raised with the cause.
+        """
+        from ._dropins import install_module
+
+        with self._lock:
+            entry = self._entry(name)
+            old_cls = self._class_of(entry)
+            module_name = old_cls.__module__
+            path = entry.source.path if entry.source.kind == "dropin" else None
+            try:
+                module, new_cls = self._reimport(name, module_name, path)
+            except Exception as exc:
+                error = exc if isinstance(exc, PluginLoadError) else PluginLoadError(
+                    "plugin %r could not be reloaded from %s: %s: %s"
+                    % (name, path or "module " + module_name, type(exc).__name__, exc))
+                self._report(name, "reload", str(error), entry.source, exc)
+                raise error from exc
+            old = entry.instance
+            dependents = self._dependents(name) if old is not None else []
+            for dependent in dependents:
+                self._unload_one(dependent)
+            if old is not None:
+                self._unload_one(name)
+            entry.cls, entry.version = new_cls, _version_of(new_cls, entry.source)
+            try:
+                instance = self._load_one(entry)
+                install_module(module)
+                return instance
+            except PluginLoadError as exc:
+                entry.cls, entry.version = old_cls, _version_of(old_cls, entry.source)
+                if old is not None:
+                    old.enabled = entry.enabled
+                    self._attach(entry, old)  # the previous version, back in service
+                self._report(name, "reload", "plugin %r: reload failed, the previous "
+                             "version stays in service: %s" % (name, exc), entry.source, exc)
+                raise PluginLoadError("plugin %r could not be reloaded: %s"
+                                      % (name, exc)) from exc.__cause__ or exc
+            finally:
+                for dependent in reversed(dependents):
+                    try:
+                        self._load_one(self._entries[dependent])
+                    except PluginLoadError:
+                        pass  # reported by _load_one
+
+    def _reimport(self, name: str, module_name: str,
+                  path: Optional[str]) -> Tuple[ModuleType, Type[PluginBase]]:
+        """Run the module's current source (not yet installed in
+        ``sys.modules``) and find the plugin class in it."""
+        from ._dropins import fresh_module, plugin_classes
+
+        if module_name == "__main__":
+            raise PluginLoadError("plugin %r is defined in __main__, which cannot be reloaded"
+                                  % (name,))
+        module = fresh_module(module_name, path)
+        for cls in plugin_classes(module, PluginBase):
+            if class_plugin_name(cls) == name:
+                if self.validate_metadata:
+                    validate_plugin_class(cls, name)
+                return module, cls
+        raise PluginLoadError("plugin %r: module %s no longer defines it"
+                              % (name, module_name))
 
     # -- unloading ------------------------------------------------------
 
@@ -481,9 +607,15 @@ class PluginManager:
         event."""
         logger.error("%s", message)
         self._problems.append(PluginProblem(name, phase, message, source, error))
+        # The event's phase says what was being done; the problem says why.
+        event_phase = "load" if phase in ("dependency", "import", "validation") else phase
         self._emit(self.EVENT_PLUGIN_ERROR, {"plugin_name": name, "error": error or message,
-                                             "event": None, "phase": phase,
+                                             "event": None, "phase": event_phase,
                                              "message": message})
+
+    def _report_taken(self, name: str, source: PluginSource, holder: PluginSource) -> None:
+        self._report(name, "conflict", "plugin %r from %s is ignored: the name is already "
+                     "taken by %s" % (name, source.describe(), holder.describe()), source, None)
 
     def get_problems(self) -> List[PluginProblem]:
         """Problems reported so far (discovery, conflicts, failed loads),

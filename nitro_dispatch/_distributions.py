@@ -1,0 +1,482 @@
+"""Installed plugins, read from distribution metadata alone (SPEC section 3).
+
+:func:`list_installed_plugins` answers "which plugins are installed here?"
+without importing any plugin code: for every directory on the search path
+(``sys.path`` by default) it lists the ``*.dist-info`` and ``*.egg-info``
+folders (and the ``EGG-INFO`` folder of an unzipped ``.egg`` on the path),
+reads each one's ``entry_points.txt`` and, only for the distributions that
+advertise the group, the ``Name`` and ``Version`` headers of ``METADATA``
+(``PKG-INFO`` for egg-info).  :func:`load_entry_point` imports one of them.
+
+Decisions, where importlib.metadata is the reference:
+
+* The same distribution twice on the path (equal normalized names, taken
+  from the folder name as importlib.metadata does) is listed once: the first
+  occurrence on the path wins.  Within one directory folders are taken in
+  sorted order (importlib.metadata takes ``os.listdir`` order; two versions
+  of one distribution in one directory is a broken install either way).
+  Two *different* distributions that claim one plugin name are both listed;
+  the manager reports the conflict.
+* Path entries that are files (zip archives, zipped eggs) are handed to
+  ``importlib.metadata``, imported only when such an entry exists; their
+  result is cached like a directory's.  Missing entries are skipped.
+* ``entry_points.txt`` is parsed here (``[group]`` sections, ``name =
+  module:attr [extras]`` lines, ``#``/``;`` comments).  A malformed line, a
+  duplicate name within one distribution, or an undecodable file is skipped
+  with a debug log line; extras are dropped from ``value``.
+* ``location`` is the absolute path of the path entry the plugin was found in.
+
+The on-disk cache
+-----------------
+A repeated listing must cost much less than a scan, yet see an install,
+uninstall or upgrade at once.  Each path entry's result for a group is kept
+in a JSON file in ``$NITRO_DISPATCH_CACHE_DIR``, else
+``$XDG_CACHE_HOME/nitro_dispatch``, else ``~/.cache/nitro_dispatch``
+(``%LOCALAPPDATA%\\nitro_dispatch`` on Windows).  It is reused only when:
+
+* the directory's ``st_mtime_ns`` and inode are unchanged: installers create
+  and remove metadata folders, which changes them; and
+* for every distribution in it, the ``entry_points.txt`` (or, when it has
+  none, the metadata folder itself) has the same mtime, size and inode.  This
+  catches what the directory's mtime misses: an ``entry_points.txt`` (and
+  with it usually ``PKG-INFO``) rewritten in place, as ``setup.py develop``
+  and other in-place re-installs do, or one created in an existing folder.
+  It costs one ``stat`` per distribution, about a millisecond at 1,000
+  distributions; a METADATA-only rewrite in place (the version changed but
+  not the entry points) is the one change left unseen, and no installer
+  does that.
+
+Timestamps have a granularity (a kernel tick, or a second on some file
+systems), so a change in the same tick as a scan could keep the mtime the
+scan saw.  As git does for its index, a scan whose directory or files were
+modified less than two seconds before it started is not written to the
+cache: the next listing scans again.  Writes go to a temporary file and are
+moved into place with ``os.replace``; a corrupt, foreign or unwritable cache
+is ignored (debug log) and never breaks a listing.  Setting
+``NITRO_DISPATCH_NO_CACHE=1`` turns the cache off.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import sys
+import time
+from typing import Any, Dict, Iterable, List, Optional, Set, Tuple, Union
+
+from ._log import get_logger
+
+__all__ = ["InstalledPlugin", "list_installed_plugins", "load_entry_point", "DEFAULT_GROUP"]
+
+logger = get_logger("nitro_dispatch.distributions")
+
+DEFAULT_GROUP = "nitro_dispatch.plugins"
+
+_CACHE_FORMAT = 1
+# A file modified less than this long before a scan may still change within
+# the same timestamp tick: such a scan is not cached.
+_RACY_NS = 2_000_000_000
+
+# One distribution found in a path entry, as kept in memory and in the cache:
+# [normalized name, path to stat (relative to the entry, or None), mtime_ns,
+#  size, inode] and, for a distribution that advertises the group,
+# [..., dist name, dist version, [[plugin name, value], ...]].
+_Dist = List[Any]
+
+
+class InstalledPlugin:
+    """One entry point of the plugin group in an installed distribution.
+
+    ``module`` and ``attr`` are derived from ``value`` (``"module:attr"``;
+    ``attr`` is ``""`` when the entry point names a module).
+    """
+
+    __slots__ = ("name", "value", "module", "attr", "group", "dist_name", "dist_version",
+                 "location")
+
+    name: str
+    value: str
+    module: str
+    attr: str
+    group: str
+    dist_name: str
+    dist_version: str
+    location: str
+
+    def __init__(self, name: str, value: str, group: str, dist_name: str,
+                 dist_version: str, location: str) -> None:
+        self.name = name
+        self.value = value
+        module, _, attr = value.partition(":")
+        self.module = module.strip()
+        self.attr = attr.strip()
+        self.group = group
+        self.dist_name = dist_name
+        self.dist_version = dist_version
+        self.location = location
+
+    def _key(self) -> Tuple[str, ...]:
+        return (self.name, self.value, self.group, self.dist_name, self.dist_version,
+                self.location)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, InstalledPlugin):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return ("InstalledPlugin(name=%r, value=%r, group=%r, dist_name=%r, dist_version=%r, "
+                "location=%r)" % self._key())
+
+    def to_dict(self) -> Dict[str, str]:
+        """The record as a plain dict (for JSON output)."""
+        return {slot: getattr(self, slot) for slot in self.__slots__}
+
+
+def list_installed_plugins(
+        group: str = DEFAULT_GROUP,
+        path: Optional[Iterable[Union[str, os.PathLike[str]]]] = None) -> List[InstalledPlugin]:
+    """Every plugin advertised under ``group`` by the distributions on
+    ``path`` (default ``sys.path``), sorted by name, then distribution name.
+
+    Reads metadata only; never imports plugin code.
+    """
+    entries = sys.path if path is None else path
+    cache_dir = _cache_dir()
+    roots_seen: Set[str] = set()
+    dists_seen: Set[str] = set()
+    found: List[InstalledPlugin] = []
+    for entry in entries:
+        root = os.path.abspath(os.fspath(entry) or ".")
+        if root in roots_seen:
+            continue
+        roots_seen.add(root)
+        for dist in _entry_dists(root, group, cache_dir):
+            norm = dist[0]
+            if norm in dists_seen:
+                continue
+            dists_seen.add(norm)
+            if len(dist) > 5:
+                for name, value in dist[7]:
+                    found.append(InstalledPlugin(name, value, group, dist[5], dist[6], root))
+    found.sort(key=lambda p: (p.name, p.dist_name))
+    return found
+
+
+def load_entry_point(plugin: InstalledPlugin) -> Any:
+    """Import ``plugin.module`` and return the object ``plugin.attr`` names
+    (dotted attributes are followed).  Errors propagate."""
+    import importlib
+
+    obj: Any = importlib.import_module(plugin.module)
+    if plugin.attr:
+        for part in plugin.attr.split("."):
+            obj = getattr(obj, part)
+    return obj
+
+
+# -- one path entry ---------------------------------------------------------
+
+def _entry_dists(root: str, group: str, cache_dir: Optional[str]) -> List[_Dist]:
+    """The distributions of one path entry, from the cache when it is valid."""
+    try:
+        st = os.stat(root)
+    except OSError:
+        return []
+    is_dir = stat.S_ISDIR(st.st_mode)
+    if not is_dir and not stat.S_ISREG(st.st_mode):
+        return []
+    cache_file = _cache_file(cache_dir, root, group) if cache_dir else None
+    if cache_file is not None:
+        dists = _cached_dists(cache_file, root, group, st)
+        if dists is not None:
+            return dists
+    started = time.time_ns()
+    dists = _scan_directory(root, group) if is_dir else _scan_file(root, group)
+    if cache_file is not None:
+        racy = started - _RACY_NS
+        if st.st_mtime_ns >= racy or any(d[2] >= racy for d in dists if d[1] is not None):
+            logger.debug("not caching %s: modified too recently to trust its mtime", root)
+        else:
+            _write_cache(cache_file, {
+                "format": _CACHE_FORMAT, "path": root, "group": group,
+                "stat": [st.st_mtime_ns, st.st_size, st.st_ino], "dists": dists,
+            })
+    return dists
+
+
+def _scan_directory(root: str, group: str) -> List[_Dist]:
+    try:
+        with os.scandir(root) as it:
+            entries = sorted((e.name, e.is_dir()) for e in it)
+    except OSError as exc:
+        logger.debug("cannot list %s: %s", root, exc)
+        return []
+    dists: List[_Dist] = []
+    if root.lower().endswith(".egg"):
+        # An unzipped egg on the path: its metadata is in EGG-INFO.
+        for fname, is_dir in entries:
+            if is_dir and fname == "EGG-INFO":
+                egg = os.path.basename(root)
+                dist = _read_dist(root, fname, egg[:-4], "PKG-INFO", group)
+                if dist is not None:
+                    dists.append(dist)
+    for fname, is_dir in entries:
+        low = fname.lower()
+        if low.endswith(".dist-info"):
+            meta = "METADATA"
+        elif low.endswith(".egg-info"):
+            meta = "PKG-INFO"
+        else:
+            continue
+        stem = fname[:-len(".dist-info")] if meta == "METADATA" else fname[:-len(".egg-info")]
+        if is_dir:
+            dist = _read_dist(root, fname, stem, meta, group)
+        else:
+            # A PKG-INFO style egg-info *file*: a distribution without entry points.
+            dist = _stat_only(root, fname, stem)
+        if dist is not None:
+            dists.append(dist)
+    return dists
+
+
+def _stat_only(root: str, rel: str, stem: str) -> Optional[_Dist]:
+    try:
+        st = os.stat(os.path.join(root, rel))
+    except OSError:
+        return None
+    return [_normalize(stem.partition("-")[0]), rel, st.st_mtime_ns, st.st_size, st.st_ino]
+
+
+def _read_dist(root: str, folder: str, stem: str, meta: str, group: str) -> Optional[_Dist]:
+    """One metadata folder: its entry points of ``group`` and, if it has any,
+    its name and version."""
+    ep_rel = os.path.join(folder, "entry_points.txt")
+    ep_path = os.path.join(root, ep_rel)
+    try:
+        f = open(ep_path, "rb")
+    except OSError:
+        return _stat_only(root, folder, stem)
+    with f:
+        st = os.fstat(f.fileno())
+        data = f.read()
+    dist = [_normalize(stem.partition("-")[0]), ep_rel, st.st_mtime_ns, st.st_size, st.st_ino]
+    if group.encode("utf-8") not in data:
+        return dist
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        logger.debug("skipping %s: not UTF-8 (%s)", ep_path, exc)
+        return dist
+    plugins = _parse_entry_points(text, group, ep_path)
+    if plugins:
+        name, version = _read_name_version(os.path.join(root, folder, meta))
+        if not name:
+            logger.debug("%s has no Name header; using the folder name", folder)
+            name = stem.partition("-")[0]
+        if version is None:
+            version = stem.partition("-")[2].partition("-")[0]
+        dist.extend([name, version, plugins])
+    return dist
+
+
+def _scan_file(root: str, group: str) -> List[_Dist]:
+    """A zip archive on the path: importlib.metadata reads those."""
+    from importlib import metadata
+
+    dists: List[_Dist] = []
+    try:
+        for d in metadata.distributions(path=[root]):
+            name = d.metadata["Name"] or ""
+            dist: _Dist = [_normalize(name), None, 0, 0, 0]
+            plugins = []
+            for ep in d.entry_points:
+                if ep.group != group:
+                    continue
+                value = _parse_value(ep.value)
+                if value is None:
+                    logger.debug("skipping malformed entry point %r in %s (%s)",
+                                 ep.value, name, root)
+                else:
+                    plugins.append([ep.name, value])
+            if plugins:
+                dist.extend([name, d.version or "", plugins])
+            dists.append(dist)
+    except Exception as exc:  # a bad archive must not break the listing
+        logger.debug("cannot read distributions in %s: %s", root, exc)
+    return dists
+
+
+# -- parsing ----------------------------------------------------------------
+
+def _parse_entry_points(text: str, group: str, source: str) -> List[List[str]]:
+    """``[[name, "module:attr"], ...]`` of ``group`` in an entry_points.txt."""
+    found: List[List[str]] = []
+    names: Set[str] = set()
+    in_group = False
+    for lineno, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line or line[0] in "#;":
+            continue
+        if line[0] == "[":
+            if line[-1] != "]":
+                logger.debug("%s:%d: malformed section header %r", source, lineno, line)
+                in_group = False
+            else:
+                in_group = line[1:-1].strip() == group
+            continue
+        if not in_group:
+            continue
+        name, sep, rest = line.partition("=")
+        name = name.strip()
+        value = _parse_value(rest) if sep else None
+        if not name or value is None:
+            logger.debug("%s:%d: skipping malformed entry point %r", source, lineno, line)
+        elif name in names:
+            logger.debug("%s:%d: skipping duplicate entry point %r", source, lineno, name)
+        else:
+            names.add(name)
+            found.append([name, value])
+    return found
+
+
+def _parse_value(text: str) -> Optional[str]:
+    """``module[:attr]`` without extras, or None when malformed."""
+    text = text.strip()
+    if "[" in text:
+        text, _, extras = text.partition("[")
+        if not extras.rstrip().endswith("]"):
+            return None
+        text = text.rstrip()
+    module, sep, attr = text.partition(":")
+    module, attr = module.strip(), attr.strip()
+    if not _is_dotted(module) or (sep and not _is_dotted(attr)):
+        return None
+    return module + ":" + attr if sep else module
+
+
+def _is_dotted(text: str) -> bool:
+    return all(part.isidentifier() for part in text.split("."))
+
+
+def _read_name_version(path: str) -> Tuple[Optional[str], Optional[str]]:
+    """The Name and Version headers of a METADATA / PKG-INFO file."""
+    name = version = None
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if not line.strip():
+                    break  # end of the headers
+                key, sep, val = line.partition(":")
+                if not sep:
+                    continue
+                key = key.lower()
+                if key == "name" and name is None:
+                    name = val.strip()
+                elif key == "version" and version is None:
+                    version = val.strip()
+                if name is not None and version is not None:
+                    break
+    except OSError as exc:
+        logger.debug("cannot read %s: %s", path, exc)
+    return name, version
+
+
+def _normalize(name: str) -> str:
+    """importlib.metadata's normalized distribution name (PEP 503, with "_")."""
+    out = name.lower().replace("-", "_").replace(".", "_")
+    while "__" in out:
+        out = out.replace("__", "_")
+    return out
+
+
+# -- the cache --------------------------------------------------------------
+
+def _cache_dir() -> Optional[str]:
+    env = os.environ
+    if env.get("NITRO_DISPATCH_NO_CACHE", "") not in ("", "0"):
+        return None
+    explicit = env.get("NITRO_DISPATCH_CACHE_DIR")
+    if explicit:
+        return explicit
+    if sys.platform == "win32" and env.get("LOCALAPPDATA"):
+        return os.path.join(env["LOCALAPPDATA"], "nitro_dispatch", "Cache")
+    xdg = env.get("XDG_CACHE_HOME")
+    if xdg and os.path.isabs(xdg):
+        return os.path.join(xdg, "nitro_dispatch")
+    home = os.path.expanduser("~")
+    if home == "~":
+        return None
+    return os.path.join(home, ".cache", "nitro_dispatch")
+
+
+def _cache_file(cache_dir: str, root: str, group: str) -> str:
+    import binascii
+
+    key = (root + "\0" + group).encode("utf-8", "surrogatepass")
+    # The file records its own key, so a collision is only a cache miss.
+    return os.path.join(cache_dir, "entries-%08x%04x.json"
+                        % (binascii.crc32(key), binascii.crc_hqx(key, 0)))
+
+
+def _cached_dists(cache_file: str, root: str, group: str,
+                  st: os.stat_result) -> Optional[List[_Dist]]:
+    """The cached distributions of ``root``, or None when absent or stale."""
+    try:
+        with open(cache_file, "rb") as f:
+            data = f.read()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        logger.debug("cannot read cache file %s: %s", cache_file, exc)
+        return None
+    import json
+
+    try:
+        doc = json.loads(data)
+        if (doc["format"] != _CACHE_FORMAT or doc["path"] != root or doc["group"] != group
+                or doc["stat"] != [st.st_mtime_ns, st.st_size, st.st_ino]):
+            return None
+        dists: List[_Dist] = doc["dists"]
+        for dist in dists:
+            if type(dist[0]) is not str:
+                raise TypeError("bad distribution name")
+            rel = dist[1]
+            if rel is not None:
+                fst = os.stat(os.path.join(root, rel))
+                if (fst.st_mtime_ns != dist[2] or fst.st_size != dist[3]
+                        or fst.st_ino != dist[4]):
+                    return None
+            if len(dist) > 5:
+                for name, value in dist[7]:
+                    if type(name) is not str or type(value) is not str:
+                        raise TypeError("bad entry point")
+                if type(dist[5]) is not str or type(dist[6]) is not str:
+                    raise TypeError("bad distribution name or version")
+        return dists
+    except FileNotFoundError:
+        return None  # a distribution went away
+    except (OSError, ValueError, TypeError, KeyError, IndexError) as exc:
+        logger.debug("ignoring unusable cache file %s: %r", cache_file, exc)
+        return None
+
+
+def _write_cache(cache_file: str, doc: Dict[str, Any]) -> None:
+    import json
+    from _thread import get_ident
+
+    tmp = "%s.%d-%d.tmp" % (cache_file, os.getpid(), get_ident())
+    try:
+        os.makedirs(os.path.dirname(cache_file), exist_ok=True)
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(doc, f, separators=(",", ":"))
+        os.replace(tmp, cache_file)
+    except (OSError, ValueError) as exc:
+        logger.debug("cannot write cache file %s: %s", cache_file, exc)
+        try:
+            os.remove(tmp)
+        except OSError:
+            pass

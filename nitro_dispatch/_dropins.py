@@ -1,0 +1,154 @@
+"""Drop-in plugin files, and fresh imports of plugin modules for reload.
+
+Each directory becomes a synthetic package of its own,
+``nitro_dispatch_dropins.<dirname>_<crc>``, whose ``__path__`` is that
+directory; a file ``x_plugin.py`` in it is imported as a submodule of that
+package.  So two ``x_plugin.py`` files in different directories never clash
+in ``sys.modules``, nothing is added to ``sys.path``, and a plugin's own
+relative imports (``from . import helpers``) find its neighbours.  When the
+directory holds an ``__init__.py``, it runs as the package's ``__init__``.
+
+Fresh imports compile the source as it is on disk now (never a cached
+``.pyc``) into a *new* module object; ``sys.modules`` is switched only
+once that module ran without error, so a failed re-import leaves the old
+module, and the plugins made from it, untouched.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from types import ModuleType
+from typing import Any, List, Optional, Tuple
+
+from ._errors import PluginDiscoveryError
+
+__all__ = ["find_plugin_files", "import_dropin", "fresh_module", "install_module", "plugin_classes"]
+
+ROOT_PACKAGE = "nitro_dispatch_dropins"
+
+
+def find_plugin_files(directory: str, pattern: str, recursive: bool) -> Tuple[str, List[str]]:
+    """The absolute directory and its files matching ``pattern`` (sorted).
+    Raises :class:`PluginDiscoveryError` for a missing path or a file."""
+    path = os.path.abspath(os.path.expanduser(str(directory)))
+    if not os.path.exists(path):
+        raise PluginDiscoveryError("plugin directory %s does not exist" % (path,))
+    if not os.path.isdir(path):
+        raise PluginDiscoveryError("plugin directory %s is not a directory" % (path,))
+    from fnmatch import fnmatch
+
+    found: List[str] = []
+    for root, dirs, files in os.walk(path):
+        dirs[:] = sorted(d for d in dirs if not d.startswith((".", "__pycache__")))
+        found.extend(os.path.join(root, f) for f in sorted(files)
+                     if f.endswith(".py") and fnmatch(f, pattern))
+        if not recursive:
+            break
+    return path, found
+
+
+def _package_for(directory: str) -> str:
+    """The synthetic package standing for ``directory`` (created once)."""
+    import re
+    import zlib
+
+    base = re.sub(r"\W", "_", os.path.basename(directory)) or "root"
+    crc = zlib.crc32(directory.encode("utf-8", "surrogateescape")) & 0xFFFFFFFF
+    name = "%s.%s_%08x" % (ROOT_PACKAGE, base, crc)
+    if ROOT_PACKAGE not in sys.modules:
+        root = ModuleType(ROOT_PACKAGE, "Synthetic parent of nitro_dispatch drop-in packages")
+        root.__path__ = []
+        sys.modules[ROOT_PACKAGE] = root
+    if name not in sys.modules:
+        init = os.path.join(directory, "__init__.py")
+        if os.path.isfile(init):
+            module = _exec_fresh(name, init, package_dir=directory)
+        else:
+            module = ModuleType(name)
+            module.__path__ = [directory]
+            module.__package__ = name
+        sys.modules[name] = module
+    return name
+
+
+def import_dropin(path: str) -> ModuleType:
+    """Import a drop-in file under its own module name; a file imported
+    before is returned from ``sys.modules`` as it is."""
+    directory, filename = os.path.split(path)
+    package = _package_for(directory)
+    name = "%s.%s" % (package, os.path.splitext(filename)[0])
+    module = sys.modules.get(name)
+    if module is not None and getattr(module, "__file__", None) == path:
+        return module
+    module = _exec_fresh(name, path)
+    sys.modules[name] = module
+    return module
+
+
+def fresh_module(module_name: str, path: Optional[str] = None) -> ModuleType:
+    """Run the current source of ``module_name`` (at ``path``, or where the
+    module's ``__file__`` or its spec says) into a new module, without
+    installing it: see :func:`install_module`."""
+    if path is None:
+        current = sys.modules.get(module_name)
+        path = getattr(current, "__file__", None)
+        if path is None:
+            import importlib.util
+
+            spec = importlib.util.find_spec(module_name)
+            path = spec.origin if spec is not None else None
+    if not path or not path.endswith(".py") or not os.path.isfile(path):
+        raise ImportError("module %s has no Python source file to reload from (%s)"
+                          % (module_name, path))
+    package_dir = os.path.dirname(path) if os.path.basename(path) == "__init__.py" else None
+    return _exec_fresh(module_name, path, package_dir=package_dir)
+
+
+def install_module(module: ModuleType) -> None:
+    """Make ``module`` the one ``import`` finds from now on."""
+    sys.modules[module.__name__] = module
+    parent, _, child = module.__name__.rpartition(".")
+    if parent and parent in sys.modules:
+        setattr(sys.modules[parent], child, module)
+
+
+def _exec_fresh(name: str, path: str, package_dir: Optional[str] = None) -> ModuleType:
+    """Compile the file's current source and run it as a new module ``name``.
+
+    The module is visible in ``sys.modules`` while it runs (as a normal
+    import would make it, for imports that refer back to it), and the
+    previous entry is put back if it fails.
+    """
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        name, path, submodule_search_locations=[package_dir] if package_dir else None)
+    if spec is None or spec.loader is None:
+        raise ImportError("cannot import %s from %s" % (name, path))
+    module = importlib.util.module_from_spec(spec)
+    with open(path, "rb") as handle:
+        source = handle.read()
+    code: Any = compile(source, path, "exec", dont_inherit=True)
+    previous = sys.modules.get(name)
+    sys.modules[name] = module
+    try:
+        exec(code, module.__dict__)
+    except BaseException:
+        if previous is not None:
+            sys.modules[name] = previous
+        else:
+            sys.modules.pop(name, None)
+        raise
+    finally:
+        if previous is not None and sys.modules.get(name) is module:
+            sys.modules[name] = previous  # the caller decides whether to switch
+    return module
+
+
+def plugin_classes(module: ModuleType, base: type) -> List[type]:
+    """Subclasses of ``base`` defined in ``module`` itself, in definition
+    order."""
+    return [value for value in vars(module).values()
+            if isinstance(value, type) and issubclass(value, base) and value is not base
+            and value.__module__ == module.__name__]
