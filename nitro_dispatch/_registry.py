@@ -323,14 +323,7 @@ class HookRegistry:
             # Plugins we are told about are filtered now; others per call.
             live = [r for r in recs if not (r.plugin is not None and _watched(r.plugin)
                                             and not _enabled(r.plugin))]
-            sync = []
-            for rec in live:
-                if not rec.is_async:
-                    sync.append(rec)
-                elif not rec.warned:
-                    rec.warned = True
-                    logger.warning("trigger(%r) skips async %s; use trigger_async to run it",
-                                   event, rec.label)
+            sync = [r for r in live if not r.is_async]
             plain = self._strategy != "collect_all" and not self._tracing
             fast = _fast_chain(sync) if plain else None
             afast = None
@@ -340,9 +333,22 @@ class HookRegistry:
             if len(self._plans) >= _MAX_PLANS:
                 self._invalidate()
             self._plans[event] = plan
-            if fast is not None:
-                self._fast[event] = fast
             return plan
+
+    def _sync_chain(self, event: str) -> Optional[_Chain]:
+        """Prepare ``trigger``: warn once per async hook it skips, and file
+        the fast chain (if any) where the hot loop looks first."""
+        plan = self._plan(event)
+        skipped = [r for r in plan.live if r.is_async and not r.warned]
+        with self._lock:
+            for rec in skipped:
+                if not rec.warned:
+                    rec.warned = True
+                    logger.warning("trigger(%r) skips async %s; use trigger_async to run it",
+                                   event, rec.label)
+            if plan.fast is not None and self._plans.get(event) is plan:
+                self._fast[event] = plan.fast
+        return plan.fast
 
     # -- triggers -------------------------------------------------------
 
@@ -355,7 +361,7 @@ class HookRegistry:
         """
         fns = self._fast.get(event_name)
         if fns is None:
-            fns = self._plan(event_name).fast
+            fns = self._sync_chain(event_name)
             if fns is None:
                 return self._trigger_general(event_name, data)
         # The hot loop (PERFORMANCE.md "plain" plus StopPropagation).
@@ -403,7 +409,7 @@ class HookRegistry:
         return await self._trigger_general_async(plan, event_name, data)
 
     def _trigger_general(self, event: str, data: Any) -> Any:
-        plan = self._plan(event)
+        plan = self._plans.get(event) or self._build(event)
         errors: Optional[List[Dict[str, Any]]] = [] if self._strategy == "collect_all" else None
         steps = self._chain(plan.sync, event, data, errors)
         try:
@@ -450,9 +456,10 @@ class HookRegistry:
         back the result or throws in the exception.  Returns the final data.
         """
         trace = self._trace if self._tracing else None
+        # Plugins that do not report ``enabled`` changes are read once, here,
+        # so the chain in flight is a snapshot like any cached plan.
+        records = tuple(r for r in records if _watched(r.plugin) or _enabled(r.plugin))
         for rec in records:
-            if not _enabled(rec.plugin):
-                continue
             started = time.perf_counter() if trace is not None else 0.0
             try:
                 result = yield rec, data

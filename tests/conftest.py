@@ -1,0 +1,33 @@
+"""Shared test setup: an isolated listing cache, and the library's logger
+restored after every test (some tests give it a level and a handler)."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Iterator
+
+import pytest
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The listing cache of nitro_dispatch goes to a temporary folder, never
+    to the user's ~/.cache."""
+    old = os.environ.get("NITRO_DISPATCH_CACHE_DIR")
+    os.environ["NITRO_DISPATCH_CACHE_DIR"] = str(tmp_path_factory.mktemp("nitro-cache"))
+    yield
+    if old is None:
+        os.environ.pop("NITRO_DISPATCH_CACHE_DIR", None)
+    else:
+        os.environ["NITRO_DISPATCH_CACHE_DIR"] = old
+
+
+@pytest.fixture(autouse=True)
+def _restore_library_logger() -> Iterator[None]:
+    logger = logging.getLogger("nitro_dispatch")
+    handlers, level, propagate = list(logger.handlers), logger.level, logger.propagate
+    yield
+    logger.handlers[:] = handlers
+    logger.setLevel(level)
+    logger.propagate = propagate
