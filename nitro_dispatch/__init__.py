@@ -6,8 +6,6 @@ drop-in files); a :class:`PluginManager` finds, orders and loads them, and
 ``manager.trigger(event, data)`` runs their hooks as a data-filter chain.
 """
 
-from typing import Any
-
 from ._errors import (DependencyError, HookError, HookTimeoutError, NitroPluginError,
                       PluginDiscoveryError, PluginLoadError, PluginNotFoundError,
                       PluginRegistrationError, StopPropagation, ValidationError)
@@ -46,7 +44,7 @@ __all__ = [
 _LAZY = {"list_installed_plugins", "InstalledPlugin"}
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     # The entry-point listing is imported on first use, not with the package.
     if name in _LAZY:
         from . import _distributions

@@ -19,9 +19,12 @@ from __future__ import annotations
 import os
 import sys
 from types import ModuleType
-from typing import Any, List, Optional, Tuple
 
 from ._errors import PluginDiscoveryError
+
+TYPE_CHECKING = False  # typing costs more to import than all of nitro_dispatch
+if TYPE_CHECKING:
+    from typing import Any, List, Optional, Tuple
 
 __all__ = ["find_plugin_files", "import_dropin", "fresh_module", "install_module", "plugin_classes"]
 

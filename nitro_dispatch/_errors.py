@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
-from typing import Optional
+TYPE_CHECKING = False  # typing costs more to import than all of nitro_dispatch
+if TYPE_CHECKING:
+    from typing import Optional
 
 __all__ = [
     "NitroPluginError",

@@ -8,11 +8,13 @@ call per dispatch) and notes what it subscribes to in ``__nitro_hooks__``;
 
 from __future__ import annotations
 
-from typing import Any, Callable, List, Optional, Tuple, TypeVar
+TYPE_CHECKING = False  # typing costs more to import than all of nitro_dispatch
+if TYPE_CHECKING:
+    from typing import Any, Callable, List, Optional, Tuple, TypeVar
+    F = TypeVar("F", bound=Callable[..., Any])
 
 __all__ = ["hook", "HookSpec", "HookRecord", "is_async_callable", "match_pattern"]
 
-F = TypeVar("F", bound=Callable[..., Any])
 
 _CO_COROUTINE = 0x0080  # inspect.CO_COROUTINE, without importing inspect
 

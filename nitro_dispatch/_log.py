@@ -8,7 +8,9 @@ for it at import time.  :class:`LazyLogger` behaves like the
 
 from __future__ import annotations
 
-from typing import Any
+TYPE_CHECKING = False  # typing costs more to import than all of nitro_dispatch
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["LazyLogger", "get_logger", "configure_level"]
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from _thread import RLock
 from types import ModuleType
-from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, Type
 
 from ._errors import (DependencyError, NitroPluginError, PluginLoadError, PluginNotFoundError,
                       PluginRegistrationError, ValidationError)
@@ -19,6 +18,10 @@ from ._plugin import PluginBase, class_plugin_name, parse_dependencies, validate
 from ._hooks import HookRecord
 from ._registry import ERROR_EVENT, HookRegistry, HookTrace
 from ._source import PluginProblem, PluginSource
+
+TYPE_CHECKING = False  # typing costs more to import than all of nitro_dispatch
+if TYPE_CHECKING:
+    from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, Type
 
 __all__ = ["PluginManager", "DEFAULT_GROUP"]
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Set, Tuple
 
 from ._errors import NitroPluginError, ValidationError
 from ._hooks import HookSpec
 
+TYPE_CHECKING = False  # typing costs more to import than all of nitro_dispatch
 if TYPE_CHECKING:
+    from typing import Any, Callable, Dict, List, Optional, Set, Tuple
     from ._manager import PluginManager
     from ._registry import HookRegistry
 

@@ -21,14 +21,14 @@ from __future__ import annotations
 
 import time
 from _thread import RLock
-from typing import (TYPE_CHECKING, Any, Callable, Dict, Generator, Iterable, List,
-                    Optional, Tuple)
 
 from ._errors import HookError, HookTimeoutError, StopPropagation
 from ._hooks import HookRecord, is_async_callable, match_pattern
 from ._log import get_logger
 
+TYPE_CHECKING = False  # typing costs more to import than all of nitro_dispatch
 if TYPE_CHECKING:
+    from typing import Any, Callable, Dict, Generator, Iterable, List, Optional, Tuple
     import contextvars
 
 __all__ = ["HookRegistry", "HookTrace", "Plan", "ERROR_EVENT", "STRATEGIES"]
@@ -40,7 +40,8 @@ ERROR_EVENT = "nitro.plugin.error"
 STRATEGIES = ("log_and_continue", "fail_fast", "collect_all")
 _MAX_PLANS = 4096  # events triggered with ever-new names must not grow the cache forever
 
-Step = Tuple[HookRecord, Any]
+if TYPE_CHECKING:
+    Step = Tuple[HookRecord, Any]
 
 
 class HookTrace:

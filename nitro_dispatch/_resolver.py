@@ -9,9 +9,12 @@ allowed (we check what is there, we do not choose what to install).
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from ._errors import DependencyError
+
+TYPE_CHECKING = False  # typing costs more to import than all of nitro_dispatch
+if TYPE_CHECKING:
+    from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 __all__ = ["Node", "resolve"]
 

@@ -7,7 +7,9 @@ and the CLI prints them.
 
 from __future__ import annotations
 
-from typing import Any, Dict, Optional
+TYPE_CHECKING = False  # typing costs more to import than all of nitro_dispatch
+if TYPE_CHECKING:
+    from typing import Any, Dict, Optional
 
 __all__ = ["PluginSource", "PluginProblem"]
 

@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import contextvars
 import threading
-from typing import Any, Callable, Optional
 
 from ._errors import HookTimeoutError
+
+TYPE_CHECKING = False  # typing costs more to import than all of nitro_dispatch
+if TYPE_CHECKING:
+    from typing import Any, Callable, Optional
 
 __all__ = ["TimeoutPool", "get_pool"]
 
