@@ -34,7 +34,7 @@ ROOT_PACKAGE = "nitro_dispatch_dropins"
 def find_plugin_files(directory: str, pattern: str, recursive: bool) -> Tuple[str, List[str]]:
     """The absolute directory and its files matching ``pattern`` (sorted).
     Raises :class:`PluginDiscoveryError` for a missing path or a file."""
-    path = os.path.abspath(os.path.expanduser(str(directory)))
+    path = os.path.realpath(os.path.expanduser(str(directory)))
     if not os.path.exists(path):
         raise PluginDiscoveryError("plugin directory %s does not exist" % (path,))
     if not os.path.isdir(path):

@@ -98,6 +98,9 @@ class PluginManager:
         self._entries: Dict[str, _Entry] = {}  # registration order
         self._loaded: Dict[str, PluginBase] = {}  # load order, so dependencies come first
         self._problems: List[PluginProblem] = []
+        # Names that cannot register (claimed twice), with why: their
+        # dependents fail with this reason rather than "not registered".
+        self._unavailable: Dict[str, str] = {}
         self._lock = RLock()
         if log_level is not None:
             configure_level(log_level)
@@ -199,9 +202,10 @@ class PluginManager:
                 continue
             if len(items) > 1:
                 dists = ", ".join("%s %s" % (i.dist_name, i.dist_version) for i in items)
-                self._report(name, "conflict", "plugin %r is claimed by several distributions "
-                             "(%s); none of them is loaded until only one remains"
-                             % (name, dists), None, None)
+                message = ("plugin %r is claimed by several distributions (%s); none of them "
+                           "is loaded until only one remains" % (name, dists))
+                self._unavailable[name] = message
+                self._report(name, "conflict", message, None, None)
                 continue
             item = items[0]
             source = PluginSource("distribution", dist_name=item.dist_name,
@@ -316,7 +320,8 @@ class PluginManager:
         from ._resolver import Node, resolve
 
         nodes: List[Node] = []
-        broken: Dict[str, str] = {}
+        broken: Dict[str, str] = {n: why for n, why in self._unavailable.items()
+                                  if n not in self._entries}
         failures: Dict[str, PluginLoadError] = {}
         for name in names:
             entry = self._entries[name]
@@ -359,9 +364,11 @@ class PluginManager:
                                   % (entry.name, where, entry.source.value,
                                      type(exc).__name__, exc)) from exc
         if not (isinstance(obj, type) and issubclass(obj, PluginBase)):
-            raise PluginLoadError("plugin %r from %s: entry point %s names %r, not a "
+            what = "%s %s" % (type(obj).__name__, getattr(obj, "__qualname__", "")) \
+                if not isinstance(obj, type) else "class %s" % (obj.__qualname__,)
+            raise PluginLoadError("plugin %r from %s: entry point %s names %s, not a "
                                   "PluginBase subclass" % (entry.name, where,
-                                                           entry.source.value, obj))
+                                                           entry.source.value, what.strip()))
         declared = class_plugin_name(obj)
         if declared != entry.name:
             raise PluginLoadError("plugin %r from %s: entry point name %r differs from the "
@@ -461,8 +468,7 @@ class PluginManager:
                 try:
                     names.append(self.register(cls, source=source))
                 except NitroPluginError as exc:
-                    self._report(name, "discovery", "plugin %r in %s: %s" % (name, path, exc),
-                                 source, exc)
+                    self._report(name, "discovery", "%s (in %s)" % (exc, path), source, exc)
         return names
 
     # -- hot reload -------------------------------------------------------
@@ -486,42 +492,77 @@ class PluginManager:
         with self._lock:
             entry = self._entry(name)
             old_cls = self._class_of(entry)
+            old_version, old_requires = entry.version, entry.requires
             module_name = old_cls.__module__
             path = entry.source.path if entry.source.kind == "dropin" else None
             try:
                 module, new_cls = self._reimport(name, module_name, path)
+                entry.cls, entry.version = new_cls, _version_of(new_cls, entry.source)
+                # Before anything is unloaded: the new code's dependencies must
+                # be met, and the new version must still suit the dependents.
+                order, failures = self._resolve(self._closure([name]))
+                if name in failures:
+                    raise failures[name]
+                self._check_dependents_accept(name, entry.version)
             except Exception as exc:
-                error = exc if isinstance(exc, PluginLoadError) else PluginLoadError(
-                    "plugin %r could not be reloaded from %s: %s: %s"
-                    % (name, path or "module " + module_name, type(exc).__name__, exc))
-                self._report(name, "reload", str(error), entry.source, exc)
+                entry.cls, entry.version, entry.requires = old_cls, old_version, old_requires
+                reason = str(exc) if isinstance(exc, NitroPluginError) else "%s: %s" % (
+                    type(exc).__name__, exc)
+                error = PluginLoadError("plugin %r could not be reloaded from %s: %s"
+                                        % (name, path or "module " + module_name, reason))
+                self._report(name, "reload", "%s; the previous version stays in service"
+                             % (error,), entry.source, exc)
                 raise error from exc
+            for dep in order:  # new dependencies of the new code
+                if dep != name and dep not in self._loaded:
+                    self._load_one(self._entries[dep])
             old = entry.instance
             dependents = self._dependents(name) if old is not None else []
             for dependent in dependents:
                 self._unload_one(dependent)
             if old is not None:
                 self._unload_one(name)
-            entry.cls, entry.version = new_cls, _version_of(new_cls, entry.source)
             try:
                 instance = self._load_one(entry)
                 install_module(module)
                 return instance
             except PluginLoadError as exc:
-                entry.cls, entry.version = old_cls, _version_of(old_cls, entry.source)
+                entry.cls, entry.version, entry.requires = old_cls, old_version, old_requires
                 if old is not None:
                     old.enabled = entry.enabled
                     self._attach(entry, old)  # the previous version, back in service
                 self._report(name, "reload", "plugin %r: reload failed, the previous "
                              "version stays in service: %s" % (name, exc), entry.source, exc)
                 raise PluginLoadError("plugin %r could not be reloaded: %s"
-                                      % (name, exc)) from exc.__cause__ or exc
+                                      % (name, exc)) from (exc.__cause__ or exc)
             finally:
                 for dependent in reversed(dependents):
                     try:
                         self._load_one(self._entries[dependent])
                     except PluginLoadError:
                         pass  # reported by _load_one
+
+    def _check_dependents_accept(self, name: str, version: Optional[str]) -> None:
+        """Raise :class:`DependencyError` if a loaded plugin's requirement on
+        ``name`` does not admit ``version``."""
+        from packaging.utils import canonicalize_name
+        from packaging.version import InvalidVersion, Version
+
+        wanted = canonicalize_name(name)
+        for other in self._dependents(name):
+            for req in parse_dependencies(self._class_of(self._entries[other]), other):
+                if canonicalize_name(req.name) != wanted or not req.specifier:
+                    continue
+                if req.marker is not None and not req.marker.evaluate():
+                    continue
+                try:
+                    ok = req.specifier.contains(Version(version or "0"), prereleases=True)
+                except InvalidVersion:
+                    ok = False
+                if not ok:
+                    raise DependencyError("reloading plugin %r as version %s would break "
+                                          "plugin %r, which requires %r"
+                                          % (name, version, other, str(req)))
 
     def _reimport(self, name: str, module_name: str,
                   path: Optional[str]) -> Tuple[ModuleType, Type[PluginBase]]:
