@@ -29,8 +29,8 @@ Decisions, where importlib.metadata is the reference:
 The on-disk cache
 -----------------
 A repeated listing must cost much less than a scan, yet see an install,
-uninstall or upgrade at once.  Each path entry's result for a group is kept
-in a JSON file in ``$NITRO_DISPATCH_CACHE_DIR``, else
+uninstall or upgrade at once.  One file per entry-point group keeps, for
+each path entry, what its scan found; it lives in ``$NITRO_DISPATCH_CACHE_DIR``, else
 ``$XDG_CACHE_HOME/nitro_dispatch``, else ``~/.cache/nitro_dispatch``
 (``%LOCALAPPDATA%\\nitro_dispatch\\Cache`` on Windows).  It is reused only when:
 
@@ -52,8 +52,10 @@ systems), so a change in the same tick as a scan could keep the mtime the
 scan saw.  As git does for its index, a scan whose directory or files were
 modified less than two seconds before it started is not written to the
 cache: the next listing scans again.  Writes go to a temporary file and are
-moved into place with ``os.replace``; a corrupt, foreign or unwritable cache
-is ignored (debug log) and never breaks a listing.  Setting
+moved into place with ``os.replace``.  The format is :mod:`marshal`
+(built in, so a cached listing imports nothing; ``json`` alone would cost a
+millisecond); a corrupt, foreign or unwritable cache is ignored (debug log)
+and never breaks a listing.  Setting
 ``NITRO_DISPATCH_NO_CACHE=1`` turns the cache off.  Files of directories
 that no longer exist are left behind; the cache directory may be deleted at
 any time.
@@ -61,13 +63,17 @@ any time.
 
 from __future__ import annotations
 
+import marshal
 import os
 import stat
 import sys
 import time
-from typing import Any, Dict, Iterable, List, Optional, Set, Tuple, Union
 
 from ._log import get_logger
+
+TYPE_CHECKING = False  # typing costs more to import than a cached listing
+if TYPE_CHECKING:
+    from typing import Any, Dict, Iterable, List, Optional, Set, Tuple, Union
 
 __all__ = ["InstalledPlugin", "list_installed_plugins", "load_entry_point", "DEFAULT_GROUP"]
 
@@ -75,7 +81,7 @@ logger = get_logger("nitro_dispatch.distributions")
 
 DEFAULT_GROUP = "nitro_dispatch.plugins"
 
-_CACHE_FORMAT = 1
+_CACHE_FORMAT = 2
 # A file modified less than this long before a scan may still change within
 # the same timestamp tick: such a scan is not cached.
 _RACY_NS = 2_000_000_000
@@ -84,7 +90,8 @@ _RACY_NS = 2_000_000_000
 # [normalized name, path to stat (relative to the entry, or None), mtime_ns,
 #  size, inode] and, for a distribution that advertises the group,
 # [..., dist name, dist version, [[plugin name, value], ...]].
-_Dist = List[Any]
+if TYPE_CHECKING:
+    _Dist = List[Any]
 
 
 class InstalledPlugin:
@@ -149,6 +156,9 @@ def list_installed_plugins(
     """
     entries = sys.path if path is None else path
     cache_dir = _cache_dir()
+    cache_file = _cache_file(cache_dir, group) if cache_dir else None
+    cached = _read_cache(cache_file, group) if cache_file else {}
+    updates: Dict[str, Any] = {}  # path entry -> new record (None: forget it)
     roots_seen: Set[str] = set()
     dists_seen: Set[str] = set()
     found: List[InstalledPlugin] = []
@@ -157,7 +167,7 @@ def list_installed_plugins(
         if root in roots_seen:
             continue
         roots_seen.add(root)
-        for dist in _entry_dists(root, group, cache_dir):
+        for dist in _entry_dists(root, group, cached, updates):
             norm = dist[0]
             if norm in dists_seen:
                 continue
@@ -165,6 +175,13 @@ def list_installed_plugins(
             if len(dist) > 5:
                 for name, value in dist[7]:
                     found.append(InstalledPlugin(name, value, group, dist[5], dist[6], root))
+    if cache_file is not None and updates:
+        for root, record in updates.items():
+            if record is None:
+                cached.pop(root, None)
+            else:
+                cached[root] = record
+        _write_cache(cache_file, {"format": _CACHE_FORMAT, "group": group, "entries": cached})
     found.sort(key=lambda p: (p.name, p.dist_name))
     return found
 
@@ -183,8 +200,10 @@ def load_entry_point(plugin: InstalledPlugin) -> Any:
 
 # -- one path entry ---------------------------------------------------------
 
-def _entry_dists(root: str, group: str, cache_dir: Optional[str]) -> List[_Dist]:
-    """The distributions of one path entry, from the cache when it is valid."""
+def _entry_dists(root: str, group: str, cached: Dict[str, Any],
+                 updates: Dict[str, Any]) -> List[_Dist]:
+    """The distributions of one path entry, from the cache when its record
+    is still valid; a fresh scan goes into ``updates``."""
     try:
         st = os.stat(root)
     except OSError:
@@ -192,22 +211,21 @@ def _entry_dists(root: str, group: str, cache_dir: Optional[str]) -> List[_Dist]
     is_dir = stat.S_ISDIR(st.st_mode)
     if not is_dir and not stat.S_ISREG(st.st_mode):
         return []
-    cache_file = _cache_file(cache_dir, root, group) if cache_dir else None
-    if cache_file is not None:
-        dists = _cached_dists(cache_file, root, group, st)
+    key = (st.st_mtime_ns, st.st_size, st.st_ino)
+    record = cached.get(root)
+    if record is not None:
+        dists = _valid_record(root, record, key, is_dir)
         if dists is not None:
             return dists
     started = time.time_ns()
     dists = _scan_directory(root, group) if is_dir else _scan_file(root, group)
-    if cache_file is not None:
-        # Not cached when modified too recently to trust the mtime (not
-        # logged: logging would be imported on every listing of such a path).
-        racy = started - _RACY_NS
-        if st.st_mtime_ns < racy and all(d[2] < racy for d in dists if d[1] is not None):
-            _write_cache(cache_file, {
-                "format": _CACHE_FORMAT, "path": root, "group": group,
-                "stat": [st.st_mtime_ns, st.st_size, st.st_ino], "dists": dists,
-            })
+    # Not cached when modified too recently to trust the mtime (not logged:
+    # logging would be imported on every listing of such a path).
+    racy = started - _RACY_NS
+    if st.st_mtime_ns < racy and all(d[2] < racy for d in dists if d[1] is not None):
+        updates[root] = {"stat": key, "dists": dists}
+    elif record is not None:
+        updates[root] = None
     return dists
 
 
@@ -416,39 +434,49 @@ def _cache_dir() -> Optional[str]:
     return os.path.join(home, ".cache", "nitro_dispatch")
 
 
-def _cache_file(cache_dir: str, root: str, group: str) -> str:
+def _cache_file(cache_dir: str, group: str) -> str:
     import binascii
 
-    key = (root + "\0" + group).encode("utf-8", "surrogatepass")
-    # The file records its own key, so a collision is only a cache miss.
-    return os.path.join(cache_dir, "entries-%08x%04x.json"
+    key = group.encode("utf-8", "surrogatepass")
+    # The file records its own group, so a collision is only a cache miss.
+    return os.path.join(cache_dir, "entries-%08x%04x.marshal"
                         % (binascii.crc32(key), binascii.crc_hqx(key, 0)))
 
 
-def _cached_dists(cache_file: str, root: str, group: str,
-                  st: os.stat_result) -> Optional[List[_Dist]]:
-    """The cached distributions of ``root``, or None when absent or stale."""
+def _read_cache(cache_file: str, group: str) -> Dict[str, Any]:
+    """The cached records of ``group`` by path entry; empty when the file is
+    absent, unreadable, corrupt or foreign."""
     try:
         with open(cache_file, "rb") as f:
             data = f.read()
     except FileNotFoundError:
-        return None
+        return {}
     except OSError as exc:
         logger.debug("cannot read cache file %s: %s", cache_file, exc)
-        return None
-    import json
-
+        return {}
     try:
-        doc = json.loads(data)
-        if (doc["format"] != _CACHE_FORMAT or doc["path"] != root or doc["group"] != group
-                or doc["stat"] != [st.st_mtime_ns, st.st_size, st.st_ino]):
+        doc = marshal.loads(data)
+        if type(doc) is dict and doc.get("format") == _CACHE_FORMAT and \
+                doc.get("group") == group and type(doc.get("entries")) is dict:
+            return doc["entries"]  # type: ignore[no-any-return]
+    except (EOFError, ValueError, TypeError) as exc:
+        logger.debug("ignoring unusable cache file %s: %r", cache_file, exc)
+    return {}
+
+
+def _valid_record(root: str, record: Any, key: Tuple[int, int, int],
+                  is_dir: bool) -> Optional[List[_Dist]]:
+    """The record's distributions if the path entry and its metadata files
+    are unchanged since it was made, else None."""
+    try:
+        if record["stat"] != key:
             return None
-        dists: List[_Dist] = doc["dists"]
-        return dists if _dists_unchanged(root, dists, stat.S_ISDIR(st.st_mode)) else None
+        dists: List[_Dist] = record["dists"]
+        return dists if _dists_unchanged(root, dists, is_dir) else None
     except FileNotFoundError:
         return None  # a distribution went away
     except (OSError, ValueError, TypeError, KeyError, IndexError) as exc:
-        logger.debug("ignoring unusable cache file %s: %r", cache_file, exc)
+        logger.debug("ignoring unusable cache record for %s: %r", root, exc)
         return None
 
 
@@ -482,12 +510,11 @@ def _dists_unchanged(root: str, dists: List[_Dist], is_dir: bool) -> bool:
 
 
 def _write_cache(cache_file: str, doc: Dict[str, Any]) -> None:
-    import json
     from _thread import get_ident
 
     tmp = "%s.%d-%d.tmp" % (cache_file, os.getpid(), get_ident())
     try:
-        data = json.dumps(doc, separators=(",", ":")).encode("utf-8")  # the C encoder
+        data = marshal.dumps(doc)
         try:
             f = open(tmp, "wb")
         except FileNotFoundError:

@@ -4,7 +4,7 @@ virtual environment for the end-to-end path."""
 
 from __future__ import annotations
 
-import json
+import marshal
 import os
 import subprocess
 import sys
@@ -45,7 +45,20 @@ def summary(plugins: List[InstalledPlugin]) -> List[Tuple[str, str, str, str]]:
 
 
 def cache_files(cache_dir: Path) -> List[Path]:
-    return sorted(cache_dir.glob("*.json")) if cache_dir.exists() else []
+    return sorted(cache_dir.glob("*.marshal")) if cache_dir.exists() else []
+
+
+def read_doc(cache_file: Path) -> Any:
+    return marshal.loads(cache_file.read_bytes())
+
+
+def write_doc(cache_file: Path, doc: Any) -> None:
+    cache_file.write_bytes(marshal.dumps(doc))
+
+
+def site_dists(doc: Any, site: Path) -> Any:
+    """The cached distributions of one path entry."""
+    return doc["entries"][os.path.abspath(str(site))]["dists"]
 
 
 # -- what is read -------------------------------------------------------------
@@ -313,9 +326,9 @@ def test_repeated_listing_comes_from_the_cache(site: Path, cache_dir: Path) -> N
     assert list_installed_plugins(path=[site]) == first
 
     # Prove the second listing read the cache: doctor it, and see the change.
-    doc = json.loads(files[0].read_text())
-    doc["dists"][0][7][0][0] = "from-the-cache"
-    files[0].write_text(json.dumps(doc))
+    doc = read_doc(files[0])
+    site_dists(doc, site)[0][7][0][0] = "from-the-cache"
+    write_doc(files[0], doc)
     assert [p.name for p in list_installed_plugins(path=[site])] == ["from-the-cache"]
 
 
@@ -333,7 +346,9 @@ def test_no_cache_setting(site: Path, cache_dir: Path, monkeypatch: pytest.Monke
     age_tree(site)
     list_installed_plugins(path=[site])
     (cache_file,) = cache_files(cache_dir)
-    cache_file.write_text(cache_file.read_text().replace('"real"', '"doctored"'))
+    doc = read_doc(cache_file)
+    site_dists(doc, site)[0][7][0][0] = "doctored"
+    write_doc(cache_file, doc)
     assert [p.name for p in list_installed_plugins(path=[site])] == ["doctored"]
 
     monkeypatch.setenv("NITRO_DISPATCH_NO_CACHE", "1")
@@ -415,7 +430,10 @@ def test_recently_changed_directories_are_not_cached(site: Path, cache_dir: Path
 
 
 @pytest.mark.parametrize("content", [
-    b"", b"\x00\xff garbage", b"{not json", b"[]", b'{"format": 1}',
+    b"", b"\x00\xff garbage", b"{not marshal", marshal.dumps([]),
+    marshal.dumps({"format": 1}),
+    marshal.dumps({"format": 2, "group": "elsewhere", "entries": {}}),
+    marshal.dumps({"format": 2, "group": GROUP, "entries": []}),
     b'{"format": 1, "path": "/elsewhere", "group": "g", "stat": [], "dists": []}',
 ])
 def test_corrupt_cache_is_ignored_and_replaced(site: Path, cache_dir: Path,
@@ -427,7 +445,7 @@ def test_corrupt_cache_is_ignored_and_replaced(site: Path, cache_dir: Path,
 
     cache_file.write_bytes(content)
     assert list_installed_plugins(path=[site]) == expected
-    assert json.loads(cache_file.read_text())["dists"][0][0] == "sturdy"  # rewritten
+    assert site_dists(read_doc(cache_file), site)[0][0] == "sturdy"  # rewritten
 
 
 def test_structurally_wrong_cache_is_ignored(site: Path, cache_dir: Path) -> None:
@@ -435,23 +453,29 @@ def test_structurally_wrong_cache_is_ignored(site: Path, cache_dir: Path) -> Non
     age_tree(site)
     expected = list_installed_plugins(path=[site])
     (cache_file,) = cache_files(cache_dir)
-    good = json.loads(cache_file.read_text())
+    good = read_doc(cache_file)
+    record = site_dists(good, site)
 
     def doctored(change: Any) -> Dict[str, Any]:
-        doc = json.loads(json.dumps(good))
-        change(doc)
+        doc = marshal.loads(marshal.dumps(good))
+        change(site_dists(doc, site))
+        return doc  # type: ignore[no-any-return]
+
+    def no_dists(doc: Any) -> Any:
+        doc["entries"][os.path.abspath(str(site))]["dists"] = None
         return doc
 
+    assert record[0][0] == "sturdy"
     variants = [
-        doctored(lambda d: d["dists"].__setitem__(0, [1, 2])),
-        doctored(lambda d: d["dists"][0].__setitem__(0, ["not", "a", "name"])),
-        doctored(lambda d: d["dists"][0].__setitem__(7, [[1, 2]])),
-        doctored(lambda d: d["dists"][0].__setitem__(5, None)),
-        doctored(lambda d: d["dists"][0].__setitem__(1, 42)),
-        doctored(lambda d: d.__setitem__("dists", None)),
+        doctored(lambda d: d.__setitem__(0, [1, 2])),
+        doctored(lambda d: d[0].__setitem__(0, ["not", "a", "name"])),
+        doctored(lambda d: d[0].__setitem__(7, [[1, 2]])),
+        doctored(lambda d: d[0].__setitem__(5, None)),
+        doctored(lambda d: d[0].__setitem__(1, 42)),
+        no_dists(marshal.loads(marshal.dumps(good))),
     ]
     for doc in variants:
-        cache_file.write_text(json.dumps(doc))
+        write_doc(cache_file, doc)
         assert list_installed_plugins(path=[site]) == expected, doc
 
 
@@ -539,7 +563,7 @@ def test_real_venv_sees_pip_install_upgrade_and_uninstall(plugin_venv: Venv,
     # Let the cache trust site-packages, so what follows runs against a cache.
     age(plugin_venv.site_packages, 60)
     assert listed() == samples
-    assert list(plugin_venv.cache_dir.glob("*.json")), "the listing wrote no cache"
+    assert list(plugin_venv.cache_dir.glob("*.marshal")), "the listing wrote no cache"
 
     try:
         plugin_venv.pip_install(project("1.0"), no_deps=True)
