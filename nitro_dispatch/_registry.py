@@ -123,7 +123,7 @@ class HookRegistry:
     Usable on its own, without plugins::
 
         >>> reg = HookRegistry()
-        >>> _ = reg.register("price.*", lambda d: d * 2, priority=10)
+        >>> _ = reg.register("price.*", lambda d: d * 2, priority=90)
         >>> _ = reg.register("price.eur", lambda d: d + 1)
         >>> reg.trigger("price.eur", 10)
         21
