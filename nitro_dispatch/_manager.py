@@ -293,12 +293,11 @@ class PluginManager:
             if name in seen:
                 continue
             seen.append(name)
-            entry = self._entries[name]
             try:
-                cls = self._class_of(entry)
+                reqs = parse_dependencies(self._class_of(self._entries[name]), name)
             except NitroPluginError:
-                continue
-            for req in parse_dependencies(cls, name):
+                continue  # _resolve reports it
+            for req in reqs:
                 target = self._find(req.name)
                 if target is not None and target not in seen:
                     todo.append(target)
