@@ -411,8 +411,7 @@ class HookRegistry:
 
     def _trigger_general(self, event: str, data: Any) -> Any:
         plan = self._plans.get(event) or self._build(event)
-        errors: Optional[List[Dict[str, Any]]] = [] if self._strategy == "collect_all" else None
-        steps = self._chain(plan.sync, event, data, errors)
+        steps = self._chain(plan.sync, event, data)
         try:
             rec, current = next(steps)
             while True:
@@ -427,13 +426,9 @@ class HookRegistry:
                     rec, current = steps.send(result)
         except StopIteration as done:
             return done.value
-        finally:
-            if errors is not None:
-                self._store_errors(errors)
 
     async def _trigger_general_async(self, plan: Plan, event: str, data: Any) -> Any:
-        errors: Optional[List[Dict[str, Any]]] = [] if self._strategy == "collect_all" else None
-        steps = self._chain(plan.live, event, data, errors)
+        steps = self._chain(plan.live, event, data)
         try:
             rec, current = next(steps)
             while True:
@@ -445,40 +440,44 @@ class HookRegistry:
                     rec, current = steps.send(result)
         except StopIteration as done:
             return done.value
-        finally:
-            if errors is not None:
-                self._store_errors(errors)
 
-    def _chain(self, records: Tuple[HookRecord, ...], event: str, data: Any,
-               errors: Optional[List[Dict[str, Any]]]) -> Generator[Step, Any, Any]:
+    def _chain(self, records: Tuple[HookRecord, ...], event: str,
+               data: Any) -> Generator[Step, Any, Any]:
         """Every dispatch rule but the call itself.
 
         Yields ``(record, data)`` for the driver to call; the driver sends
         back the result or throws in the exception.  Returns the final data.
+        Under ``collect_all`` the errors are stored for
+        :meth:`get_last_errors` when the chain ends.
         """
         trace = self._trace if self._tracing else None
+        errors: Optional[List[Dict[str, Any]]] = [] if self._strategy == "collect_all" else None
         # Plugins that do not report ``enabled`` changes are read once, here,
         # so the chain in flight is a snapshot like any cached plan.
         records = tuple(r for r in records if _watched(r.plugin) or _enabled(r.plugin))
-        for rec in records:
-            started = time.perf_counter() if trace is not None else 0.0
-            try:
-                result = yield rec, data
-            except StopPropagation:
+        try:
+            for rec in records:
+                started = time.perf_counter() if trace is not None else 0.0
+                try:
+                    result = yield rec, data
+                except StopPropagation:
+                    if trace is not None:
+                        self._record_trace(trace, event, rec, started, "stop")
+                    break
+                except Exception as exc:
+                    if trace is not None:  # recorded before fail_fast raises
+                        self._record_trace(trace, event, rec, started, "timeout" if isinstance(
+                            exc, HookTimeoutError) else "error")
+                    self._hook_failed(event, rec, exc, errors)
+                    continue
                 if trace is not None:
-                    self._record_trace(trace, event, rec, started, "stop")
-                break
-            except Exception as exc:
-                if trace is not None:  # recorded before fail_fast raises
-                    self._record_trace(trace, event, rec, started, "timeout" if isinstance(
-                        exc, HookTimeoutError) else "error")
-                self._hook_failed(event, rec, exc, errors)
-                continue
-            if trace is not None:
-                self._record_trace(trace, event, rec, started, "ok")
-            if result is not None:
-                data = result
-        return data
+                    self._record_trace(trace, event, rec, started, "ok")
+                if result is not None:
+                    data = result
+            return data
+        finally:
+            if errors is not None:
+                self._store_errors(errors)
 
     def _record_trace(self, trace: Any, event: str, rec: HookRecord, started: float,
                       outcome: str) -> None:

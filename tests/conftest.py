@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from typing import Iterator
 
 import pytest
@@ -31,3 +32,14 @@ def _restore_library_logger() -> Iterator[None]:
     logger.handlers[:] = handlers
     logger.setLevel(level)
     logger.propagate = propagate
+
+
+@pytest.fixture(autouse=True)
+def _forget_test_modules() -> Iterator[None]:
+    """Drop the modules a test imported from its temporary folders (drop-in
+    packages, and modules the tests name ``ndtest_*``)."""
+    before = set(sys.modules)
+    yield
+    for name in set(sys.modules) - before:
+        if name.startswith(("nitro_dispatch_dropins.", "ndtest_")):
+            del sys.modules[name]

@@ -17,16 +17,6 @@ from nitro_dispatch import PluginBase, PluginDiscoveryError, PluginManager
 DROPIN_ROOT = "nitro_dispatch_dropins"
 
 
-@pytest.fixture(autouse=True)
-def _forget_test_modules():
-    """Drop the modules a test imported from its temporary folders."""
-    before = set(sys.modules)
-    yield
-    for name in set(sys.modules) - before:
-        if name.startswith((DROPIN_ROOT + ".", "ndtest_")):
-            del sys.modules[name]
-
-
 @pytest.fixture
 def cache_dir(tmp_path, monkeypatch):
     """Keep the installed-plugin listing cache inside the test's folder."""

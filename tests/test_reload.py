@@ -24,15 +24,6 @@ DROPIN_ROOT = "nitro_dispatch_dropins"
 
 
 @pytest.fixture(autouse=True)
-def _forget_test_modules():
-    before = set(sys.modules)
-    yield
-    for name in set(sys.modules) - before:
-        if name.startswith((DROPIN_ROOT + ".", "ndtest_")):
-            del sys.modules[name]
-
-
-@pytest.fixture(autouse=True)
 def _private_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("NITRO_DISPATCH_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.delenv("NITRO_DISPATCH_NO_CACHE", raising=False)
