@@ -395,7 +395,10 @@ class HookRegistry:
                     data = result
             return data
         fns = plan.fast
-        if fns is not None and len(fns) == len(plan.live):  # only plain sync hooks
+        if fns is not None and len(fns) == len(plan.live):
+            # Only plain sync hooks: trigger's loop, repeated here on purpose
+            # (calling trigger would look the plan up again, and a plan
+            # changed meanwhile could make it skip async hooks).
             for fn in fns:
                 try:
                     result = fn(data)
