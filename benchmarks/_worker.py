@@ -87,6 +87,23 @@ LOOPS = {
 }
 
 
+def traced_growth(register: Callable[[], Any],
+                  trigger: Optional[Callable[[Any], None]] = None) -> Tuple[int, int]:
+    """Bytes allocated (and still held) by ``register()``, then by that plus
+    ``trigger(what register returned)``, measured with tracemalloc."""
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        held = register()
+        registered = tracemalloc.get_traced_memory()[0] - before
+        if trigger is None:
+            return registered, registered
+        trigger(held)
+        return registered, tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+
+
 class Case:
     """One thing to time: ``fn`` called with the given arguments."""
 
@@ -241,15 +258,12 @@ class Plain:
 
     def memory(self, events: List[str], fns: List[Callable[[Any], Any]]) -> Tuple[int, int]:
         table: Dict[str, List[Callable[[Any], Any]]] = {}
-        tracemalloc.start()
-        try:
-            before = tracemalloc.get_traced_memory()[0]
+
+        def register() -> None:
             for i, f in enumerate(fns):
                 table.setdefault(events[i % len(events)], []).append(f)
-            registered = tracemalloc.get_traced_memory()[0] - before
-        finally:
-            tracemalloc.stop()
-        return registered, registered
+
+        return traced_growth(register)
 
     def close(self) -> None:
         if self._pool is not None:
@@ -319,18 +333,16 @@ class Nitro:
     def memory(self, events: List[str], fns: List[Callable[[Any], Any]]) -> Tuple[int, int]:
         m = self._manager()
         d = payload()
-        tracemalloc.start()
-        try:
-            before = tracemalloc.get_traced_memory()[0]
+
+        def register() -> None:
             for i, f in enumerate(fns):
                 m.register_hook(events[i % len(events)], f, priority=50, timeout=None)
-            registered = tracemalloc.get_traced_memory()[0] - before
+
+        def trigger(_: Any) -> None:
             for e in events:
                 m.trigger(e, d)
-            triggered = tracemalloc.get_traced_memory()[0] - before
-        finally:
-            tracemalloc.stop()
-        return registered, triggered
+
+        return traced_growth(register, trigger)
 
     def close(self) -> None:
         pass
@@ -411,19 +423,17 @@ class Pluggy:
         specs = self._specs(names)
         pm = self.mod.PluginManager("bench")
         d = payload()
-        tracemalloc.start()
-        try:
-            before = tracemalloc.get_traced_memory()[0]
+
+        def register() -> None:
             pm.add_hookspecs(specs)
             for plugin in plugins:
                 pm.register(plugin)
-            registered = tracemalloc.get_traced_memory()[0] - before
+
+        def trigger(_: Any) -> None:
             for name in names:
                 getattr(pm.hook, name)(data=d)
-            triggered = tracemalloc.get_traced_memory()[0] - before
-        finally:
-            tracemalloc.stop()
-        return registered, triggered
+
+        return traced_growth(register, trigger)
 
     def close(self) -> None:
         pass
@@ -484,20 +494,19 @@ class Blinker:
 
     def memory(self, events: List[str], fns: List[Callable[[Any], Any]]) -> Tuple[int, int]:
         d = payload()
-        tracemalloc.start()
-        try:
-            before = tracemalloc.get_traced_memory()[0]
+
+        def register() -> Any:
             ns = self.mod.Namespace()
             for i, f in enumerate(fns):
                 ns.signal(events[i % len(events)]).connect(f)
-            registered = tracemalloc.get_traced_memory()[0] - before
+            self._keep = ns  # receivers are weakly referenced: keep them alive
+            return ns
+
+        def trigger(ns: Any) -> None:
             for e in events:
                 ns.signal(e).send(d)
-            triggered = tracemalloc.get_traced_memory()[0] - before
-        finally:
-            tracemalloc.stop()
-        self._keep = ns
-        return registered, triggered
+
+        return traced_growth(register, trigger)
 
     def close(self) -> None:
         pass
