@@ -9,7 +9,6 @@ to its :class:`HookRegistry`, which runs the chains.
 from __future__ import annotations
 
 from _thread import RLock
-from types import ModuleType
 
 from ._errors import (DependencyError, NitroPluginError, PluginLoadError, PluginNotFoundError,
                       PluginRegistrationError, ValidationError)
@@ -143,7 +142,7 @@ class PluginManager:
                     "plugin name %r is already taken by %s; %s cannot register under it"
                     % (name, existing.source.describe(), source.describe()))
             entry = _Entry(name, plugin_class, None, source)
-            entry.version = _version_of(plugin_class, source)
+            entry.version = version_of(plugin_class, source)
             self._entries[name] = entry
         logger.info("registered plugin %r %s from %s", name, entry.version, source.describe())
         self._emit(self.EVENT_PLUGIN_REGISTERED, {"plugin_name": name,
@@ -378,7 +377,7 @@ class PluginManager:
             except ValidationError as exc:
                 raise _as_load_error(exc) from exc
         entry.cls = obj
-        entry.version = _version_of(obj, entry.source)
+        entry.version = version_of(obj, entry.source)
         return obj
 
     def _load_one(self, entry: _Entry) -> PluginBase:
@@ -474,7 +473,7 @@ class PluginManager:
 
     def reload(self, name: str) -> PluginBase:
         """Re-import the plugin's module from its source on disk and load
-        the new class in place of the old one.
+        the new class in place of the old one (see :mod:`._reload`).
 
         Works for drop-ins, installed distributions and classes from any
         importable module (not ``__main__``).  Only the module that defines
@@ -486,100 +485,9 @@ class PluginManager:
         its ``on_load`` raises, the previous class and instance are back in
         service and :class:`PluginLoadError` is raised with the cause.
         """
-        from ._dropins import install_module
+        from ._reload import reload_plugin
 
-        with self._lock:
-            entry = self._entry(name)
-            old_cls = self._class_of(entry)
-            old_version, old_requires = entry.version, entry.requires
-            module_name = old_cls.__module__
-            path = entry.source.path if entry.source.kind == "dropin" else None
-            try:
-                module, new_cls = self._reimport(name, module_name, path)
-                entry.cls, entry.version = new_cls, _version_of(new_cls, entry.source)
-                # Before anything is unloaded: the new code's dependencies must
-                # be met, and the new version must still suit the dependents.
-                order, failures = self._resolve(self._closure([name]))
-                if name in failures:
-                    raise failures[name]
-                self._check_dependents_accept(name, entry.version)
-            except Exception as exc:
-                entry.cls, entry.version, entry.requires = old_cls, old_version, old_requires
-                reason = str(exc) if isinstance(exc, NitroPluginError) else "%s: %s" % (
-                    type(exc).__name__, exc)
-                error = PluginLoadError("plugin %r could not be reloaded from %s: %s"
-                                        % (name, path or "module " + module_name, reason))
-                self._report(name, "reload", "%s; the previous version stays in service"
-                             % (error,), entry.source, exc)
-                raise error from exc
-            for dep in order:  # new dependencies of the new code
-                if dep != name and dep not in self._loaded:
-                    self._load_one(self._entries[dep])
-            old = entry.instance
-            dependents = self._dependents(name) if old is not None else []
-            for dependent in dependents:
-                self._unload_one(dependent)
-            if old is not None:
-                self._unload_one(name)
-            try:
-                instance = self._load_one(entry)
-                install_module(module)
-                return instance
-            except PluginLoadError as exc:
-                entry.cls, entry.version, entry.requires = old_cls, old_version, old_requires
-                if old is not None:
-                    old.enabled = entry.enabled
-                    self._attach(entry, old)  # the previous version, back in service
-                self._report(name, "reload", "plugin %r: reload failed, the previous "
-                             "version stays in service: %s" % (name, exc), entry.source, exc)
-                raise PluginLoadError("plugin %r could not be reloaded: %s"
-                                      % (name, exc)) from (exc.__cause__ or exc)
-            finally:
-                for dependent in reversed(dependents):
-                    try:
-                        self._load_one(self._entries[dependent])
-                    except PluginLoadError:
-                        pass  # reported by _load_one
-
-    def _check_dependents_accept(self, name: str, version: Optional[str]) -> None:
-        """Raise :class:`DependencyError` if a loaded plugin's requirement on
-        ``name`` does not admit ``version``."""
-        from packaging.utils import canonicalize_name
-        from packaging.version import InvalidVersion, Version
-
-        wanted = canonicalize_name(name)
-        for other in self._dependents(name):
-            for req in parse_dependencies(self._class_of(self._entries[other]), other):
-                if canonicalize_name(req.name) != wanted or not req.specifier:
-                    continue
-                if req.marker is not None and not req.marker.evaluate():
-                    continue
-                try:
-                    ok = req.specifier.contains(Version(version or "0"), prereleases=True)
-                except InvalidVersion:
-                    ok = False
-                if not ok:
-                    raise DependencyError("reloading plugin %r as version %s would break "
-                                          "plugin %r, which requires %r"
-                                          % (name, version, other, str(req)))
-
-    def _reimport(self, name: str, module_name: str,
-                  path: Optional[str]) -> Tuple[ModuleType, Type[PluginBase]]:
-        """Run the module's current source (not yet installed in
-        ``sys.modules``) and find the plugin class in it."""
-        from ._dropins import fresh_module, plugin_classes
-
-        if module_name == "__main__":
-            raise PluginLoadError("plugin %r is defined in __main__, which cannot be reloaded"
-                                  % (name,))
-        module = fresh_module(module_name, path)
-        for cls in plugin_classes(module, PluginBase):
-            if class_plugin_name(cls) == name:
-                if self.validate_metadata:
-                    validate_plugin_class(cls, name)
-                return module, cls
-        raise PluginLoadError("plugin %r: module %s no longer defines it"
-                              % (name, module_name))
+        return reload_plugin(self, name)
 
     # -- unloading ------------------------------------------------------
 
@@ -798,7 +706,7 @@ class PluginManager:
         return self.hooks.get_last_errors()
 
 
-def _version_of(cls: type, source: PluginSource) -> str:
+def version_of(cls: type, source: PluginSource) -> str:
     """The class's own version, or its distribution's when the class (and
     its plugin bases) leave it unset."""
     for klass in cls.__mro__:
