@@ -9,6 +9,7 @@ drop-in files); a :class:`PluginManager` finds, orders and loads them, and
 from ._errors import (DependencyError, HookError, HookTimeoutError, NitroPluginError,
                       PluginDiscoveryError, PluginLoadError, PluginNotFoundError,
                       PluginRegistrationError, StopPropagation, ValidationError)
+from ._events import EventSpec, event_spec
 from ._hooks import HookRecord, hook
 from ._manager import DEFAULT_GROUP, PluginManager
 from ._plugin import PluginBase
@@ -23,6 +24,8 @@ __all__ = [
     "HookRegistry",
     "hook",
     "HookRecord",
+    "EventSpec",
+    "event_spec",
     "HookTrace",
     "PluginSource",
     "PluginProblem",

@@ -21,6 +21,9 @@ __all__ = [
 ]
 
 
+_NO_RESULT = object()  # StopPropagation without ``result=``
+
+
 class NitroPluginError(Exception):
     """Base class of every nitro_dispatch exception."""
 
@@ -85,5 +88,14 @@ class ValidationError(NitroPluginError):
 class StopPropagation(NitroPluginError):
     """Raised by a hook to end the chain; not an error.
 
-    ``trigger`` returns the data as it stood before the hook that raised.
+    ``trigger`` returns the data as it stood before the hook that raised,
+    or, with ``StopPropagation(result=value)``, ``value`` (in a ``collect``
+    event: the results so far plus ``value``).  A positional argument is a
+    message, as in 1.x.  ``has_result`` tells whether ``result`` was given
+    (``result=None`` counts as given).
     """
+
+    def __init__(self, *args: object, result: object = _NO_RESULT) -> None:
+        super().__init__(*args)
+        self.result = None if result is _NO_RESULT else result
+        self.has_result = result is not _NO_RESULT

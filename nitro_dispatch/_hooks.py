@@ -22,28 +22,31 @@ _CO_COROUTINE = 0x0080  # inspect.CO_COROUTINE, without importing inspect
 class HookSpec:
     """What one ``@hook(...)`` decorator asked for."""
 
-    __slots__ = ("event", "priority", "timeout", "async_hook")
+    __slots__ = ("event", "priority", "timeout", "async_hook", "wrapper")
 
     def __init__(self, event: str, priority: int, timeout: Optional[float],
-                 async_hook: bool) -> None:
+                 async_hook: bool, wrapper: bool = False) -> None:
         self.event = event
         self.priority = priority
         self.timeout = timeout
         self.async_hook = async_hook
+        self.wrapper = wrapper
 
     def __repr__(self) -> str:
         return "HookSpec(%r, priority=%r, timeout=%r)" % (self.event, self.priority, self.timeout)
 
 
 def hook(event_name: str, priority: int = 50, timeout: Optional[float] = None,
-         async_hook: bool = False) -> Callable[[F], F]:
+         async_hook: bool = False, wrapper: bool = False) -> Callable[[F], F]:
     """Mark a plugin method as a hook for ``event_name``.
 
     The method is called with the event's data and may return new data
     (``None`` keeps it).  Higher ``priority`` runs first.  ``async def``
     methods are detected; ``async_hook=True`` forces a method that returns
     an awaitable to be treated as async.  A method may carry several
-    ``@hook`` decorators to subscribe to several events.
+    ``@hook`` decorators to subscribe to several events.  ``wrapper=True``
+    marks a generator method that wraps the event's other hooks (see
+    :mod:`nitro_dispatch._events`).
 
     >>> class Shout:
     ...     @hook("greeting", priority=10)
@@ -58,7 +61,7 @@ def hook(event_name: str, priority: int = 50, timeout: Optional[float] = None,
 
     def mark(func: F) -> F:
         specs: List[HookSpec] = list(getattr(func, "__nitro_hooks__", ()))
-        specs.append(HookSpec(event_name, priority, timeout, async_hook))
+        specs.append(HookSpec(event_name, priority, timeout, async_hook, wrapper))
         try:
             func.__nitro_hooks__ = tuple(specs)  # type: ignore[attr-defined]
         except AttributeError:
@@ -122,10 +125,11 @@ class HookRecord:
     """
 
     __slots__ = ("event", "callback", "plugin", "plugin_name", "priority", "timeout",
-                 "is_async", "seq", "warned")
+                 "is_async", "seq", "warned", "wrapper")
 
     def __init__(self, event: str, callback: Callable[..., Any], plugin: Any,
-                 priority: int, timeout: Optional[float], is_async: bool, seq: int) -> None:
+                 priority: int, timeout: Optional[float], is_async: bool, seq: int,
+                 wrapper: bool = False) -> None:
         self.event = event
         self.callback = callback
         self.plugin = plugin
@@ -136,6 +140,7 @@ class HookRecord:
         self.is_async = is_async
         self.seq = seq
         self.warned = False
+        self.wrapper = wrapper  # a generator around the rest of the chain
 
     @property
     def sort_key(self) -> Tuple[int, int]:
@@ -156,6 +161,6 @@ class HookRecord:
         raise KeyError(key)
 
     def __repr__(self) -> str:
-        return "HookRecord(%r, %r, plugin=%r, priority=%r, timeout=%r%s)" % (
+        return "HookRecord(%r, %r, plugin=%r, priority=%r, timeout=%r%s%s)" % (
             self.event, self.callback, self.plugin_name, self.priority, self.timeout,
-            ", async" if self.is_async else "")
+            ", async" if self.is_async else "", ", wrapper" if self.wrapper else "")

@@ -14,6 +14,8 @@ from ._errors import (DependencyError, NitroPluginError, PluginLoadError, Plugin
                       PluginRegistrationError, ValidationError)
 from ._log import configure_level, get_logger
 from ._plugin import PluginBase, class_plugin_name, parse_dependencies, validate_plugin_class
+from ._events import EventSpec, admit_plugin_hooks
+from ._events import replay as replay_history
 from ._hooks import HookRecord
 from ._registry import ERROR_EVENT, HookRegistry, HookTrace
 from ._source import PluginProblem, PluginSource
@@ -87,12 +89,14 @@ class PluginManager:
     def __init__(self, config: Optional[Dict[str, Any]] = None, log_level: Any = None,
                  validate_metadata: bool = True, *, entry_point_group: str = DEFAULT_GROUP,
                  allow_list: Optional[Iterable[str]] = None,
-                 block_list: Optional[Iterable[str]] = None) -> None:
+                 block_list: Optional[Iterable[str]] = None,
+                 strict_events: bool = False) -> None:
         self.config: Dict[str, Any] = config if config is not None else {}
         self.validate_metadata = validate_metadata
         self.entry_point_group = entry_point_group
         self.allow_list = frozenset(allow_list) if allow_list is not None else None
         self.block_list = frozenset(block_list or ())
+        self.strict_events = strict_events  # refuse hooks on undeclared events (see declare_event)
         self.hooks = HookRegistry()
         self._entries: Dict[str, _Entry] = {}  # registration order
         self._loaded: Dict[str, PluginBase] = {}  # load order, so dependencies come first
@@ -405,11 +409,14 @@ class PluginManager:
         """Register the instance's hooks and run ``on_load``; on failure
         detach everything again and raise :class:`PluginLoadError`."""
         name = entry.name
+        records: List[HookRecord] = []
         try:
+            admit_plugin_hooks(self.hooks, instance)  # all checks first: all hooks or none
             for attr, spec in type(instance).nitro_hook_specs():
-                self.hooks.register(spec.event, getattr(instance, attr), plugin=instance,
-                                    priority=spec.priority, timeout=spec.timeout,
-                                    async_hook=spec.async_hook)
+                records.append(self.hooks.register(
+                    spec.event, getattr(instance, attr), plugin=instance, priority=spec.priority,
+                    timeout=spec.timeout, async_hook=spec.async_hook, wrapper=spec.wrapper,
+                    replay=False))
             instance.on_load()
         except Exception as exc:
             self.hooks.unregister_plugin(instance)
@@ -422,6 +429,7 @@ class PluginManager:
         logger.info("loaded plugin %r %s", name, instance.version)
         self._emit(self.EVENT_PLUGIN_LOADED, {"plugin_name": name, "plugin": instance,
                                               "version": instance.version})
+        replay_history(self.hooks, records)  # historic events, now that on_load has run
 
     # -- drop-in directories ----------------------------------------------
 
@@ -664,10 +672,12 @@ class PluginManager:
     # -- hooks (the dispatch half) -----------------------------------------
 
     def register_hook(self, event_name: str, callback: Callable[..., Any], plugin: Any = None,
-                      priority: int = 50, timeout: Optional[float] = None) -> HookRecord:
-        """Attach a callable to an event (or ``*`` pattern)."""
+                      priority: int = 50, timeout: Optional[float] = None, *,
+                      wrapper: bool = False) -> HookRecord:
+        """Attach a callable to an event (or ``*`` pattern); ``wrapper=True``
+        for a generator around the event's other hooks."""
         return self.hooks.register(event_name, callback, plugin=plugin, priority=priority,
-                                   timeout=timeout)
+                                   timeout=timeout, wrapper=wrapper)
 
     def unregister_hook(self, event_name: str, callback: Callable[..., Any],
                         plugin: Any = None) -> bool:
@@ -681,6 +691,45 @@ class PluginManager:
     async def trigger_async(self, event_name: str, data: Any = None) -> Any:
         """Run the chain, awaiting async hooks."""
         return await self.hooks.trigger_async(event_name, data)
+
+    # -- declared events (see _events.py) ------------------------------------
+
+    def declare_event(self, name: str, *, mode: str = "chain", historic: bool = False,
+                      doc: Optional[str] = None) -> EventSpec:
+        """Declare an event of the application: ``mode`` is "chain" (the
+        data-filter chain), "collect" (list of results) or "first" (first
+        non-``None`` result); ``historic`` replays earlier triggers to hooks
+        attached later.  The same declaration again is a no-op; other
+        settings raise :class:`ValidationError`."""
+        from ._events import declare_event
+
+        return declare_event(self, name, mode, historic, doc)
+
+    def declare_events(self, namespace: Any) -> List[str]:
+        """Declare every ``@event_spec`` function of a class or module;
+        returns the names (all declared, or none on a conflict)."""
+        from ._events import declare_namespace
+
+        return declare_namespace(self, namespace)
+
+    def declare_installed_events(self, group: str = "nitro_dispatch.events") -> List[str]:
+        """Declare the events installed distributions publish under the
+        entry-point group; broken or conflicting declarations are reported
+        (:meth:`get_problems`, phase "event") and skipped."""
+        from ._events import declare_installed
+
+        return declare_installed(self, group)
+
+    def get_event_specs(self) -> Dict[str, EventSpec]:
+        """The declared events: ``{name: EventSpec}``, in declaration order."""
+        table = self.hooks._events
+        return dict(table.specs) if table is not None else {}
+
+    def clear_history(self, name: str) -> None:
+        """Forget the remembered triggers of a historic event."""
+        from ._events import clear_history
+
+        clear_history(self.hooks, name)
 
     def get_events(self) -> List[str]:
         """Every event name and pattern with hooks."""

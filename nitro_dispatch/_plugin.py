@@ -119,11 +119,12 @@ class PluginBase:
         return manager
 
     def register_hook(self, event_name: str, callback: Callable[..., Any], priority: int = 50,
-                      timeout: Optional[float] = None) -> Any:
+                      timeout: Optional[float] = None, *, wrapper: bool = False) -> Any:
         """Attach ``callback`` as a hook owned by this plugin; it is detached
         when the plugin unloads."""
         return self._require_manager().register_hook(event_name, callback, plugin=self,
-                                                     priority=priority, timeout=timeout)
+                                                     priority=priority, timeout=timeout,
+                                                     wrapper=wrapper)
 
     def unregister_hook(self, event_name: str, callback: Callable[..., Any]) -> None:
         """Detach a hook this plugin attached."""

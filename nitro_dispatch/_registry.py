@@ -23,6 +23,8 @@ import time
 from _thread import RLock
 
 from ._errors import HookError, HookTimeoutError, StopPropagation
+from ._events import EventTable, admit_hook, specialize
+from ._events import replay as replay_history
 from ._hooks import HookRecord, is_async_callable, match_pattern
 from ._log import get_logger
 
@@ -81,10 +83,12 @@ class Plan:
     alike).  ``sync`` is the chain ``trigger`` runs: ``all`` without hooks of
     disabled plugins and without async hooks.  ``live`` is the chain
     ``trigger_async`` runs.  ``fast``/``afast`` are set when the plain loops
-    may run the chain.
+    may run the chain.  ``special`` runs events that are not plain chains
+    (a mode, history or wrappers; see :mod:`._events`); it is ``None`` for
+    plain chains.
     """
 
-    __slots__ = ("event", "all", "sync", "live", "fast", "afast")
+    __slots__ = ("event", "all", "sync", "live", "fast", "afast", "special")
 
     def __init__(self, event: str, all_records: List[HookRecord], sync: List[HookRecord],
                  live: List[HookRecord], fast: Optional[_Chain],
@@ -95,6 +99,7 @@ class Plan:
         self.live = tuple(live)
         self.fast = fast
         self.afast = afast
+        self.special: Any = None
 
 
 def _enabled(plugin: Any) -> bool:
@@ -144,12 +149,15 @@ class HookRegistry:
         self._trace: Any = None  # deque of HookTrace, created when tracing starts
         self._errors_var: Optional["contextvars.ContextVar[List[Dict[str, Any]]]"] = None
         self._in_error_var: Optional["contextvars.ContextVar[bool]"] = None
+        self._events: Optional[EventTable] = None  # declared events, once there are any
+        self._wrappers = 0  # wrappers ever registered: plans may need a Special runner
 
     # -- registration ---------------------------------------------------
 
     def register(self, event_name: str, callback: Callable[..., Any], plugin: Any = None,
                  priority: int = 50, timeout: Optional[float] = None, *,
-                 async_hook: bool = False) -> HookRecord:
+                 async_hook: bool = False, wrapper: bool = False,
+                 replay: bool = True) -> HookRecord:
         """Subscribe ``callback`` to ``event_name`` (an event, or a pattern in
         which ``*`` matches any run of characters, dots included).
 
@@ -157,8 +165,12 @@ class HookRegistry:
         order.  ``timeout`` (seconds) bounds the hook's run.  ``plugin`` is the
         owner: its ``enabled`` is honoured and its ``on_error`` is told of
         failures.  ``async def`` callbacks are detected; ``async_hook=True``
-        marks a callable that returns an awaitable.  Returns the new
-        :class:`HookRecord`.
+        marks a callable that returns an awaitable.  ``wrapper=True``: a
+        generator function that runs around the event's other hooks.  The
+        callable must accept the data as one positional argument
+        (:class:`ValidationError` otherwise).  A hook of a historic event is
+        called at once with the remembered data, unless ``replay=False``.
+        Returns the new :class:`HookRecord`.
         """
         if not isinstance(event_name, str) or not event_name:
             raise TypeError("event name must be a non-empty string, got %r" % (event_name,))
@@ -171,11 +183,14 @@ class HookRegistry:
                                     or not isinstance(timeout, (int, float)) or timeout <= 0):
             raise ValueError("timeout of hook for %r must be a positive number of seconds, "
                              "got %r" % (event_name, timeout))
+        is_async = async_hook or is_async_callable(callback)
+        admit_hook(self, event_name, callback, plugin, wrapper, timeout, is_async)
         table = self._patterns if "*" in event_name else self._exact
         with self._lock:
             self._seq += 1
-            rec = HookRecord(event_name, callback, plugin, priority, timeout,
-                             async_hook or is_async_callable(callback), self._seq)
+            rec = HookRecord(event_name, callback, plugin, priority, timeout, is_async,
+                             self._seq, wrapper)
+            self._wrappers += wrapper
             table.setdefault(event_name, []).append(rec)
             watch = getattr(plugin, "_nitro_watch", None)
             if watch is not None:
@@ -184,6 +199,8 @@ class HookRegistry:
         logger.debug("registered hook %r for %r (%s, priority %d, timeout %s)",
                      getattr(callback, "__qualname__", callback), event_name, rec.label,
                      priority, timeout)
+        if replay and self._events is not None and self._events.history:
+            replay_history(self, [rec])
         return rec
 
     def unregister(self, event_name: str, callback: Callable[..., Any],
@@ -331,6 +348,8 @@ class HookRegistry:
             if plain and live and all(r.is_async for r in live):
                 afast = _fast_chain(live)
             plan = Plan(event, recs, sync, live, fast, afast)
+            if self._events is not None or self._wrappers:
+                plan = specialize(self, plan)
             if len(self._plans) >= _MAX_PLANS:
                 self._invalidate()
             self._plans[event] = plan
@@ -362,6 +381,9 @@ class HookRegistry:
         """
         fns = self._fast.get(event_name)
         if fns is None:
+            plan = self._plans.get(event_name)
+            if plan is not None and plan.special is not None:
+                return plan.special.trigger(data)  # a mode, history or wrappers
             fns = self._sync_chain(event_name)
             if fns is None:
                 return self._trigger_general(event_name, data)
@@ -369,8 +391,8 @@ class HookRegistry:
         for fn in fns:
             try:
                 result = fn(data)
-            except StopPropagation:
-                return data
+            except StopPropagation as stop:
+                return stop.result if stop.has_result else data
             except Exception as exc:
                 self._fast_failed(event_name, fns, fn, exc)
                 continue
@@ -386,8 +408,8 @@ class HookRegistry:
             for afn in afns:
                 try:
                     result = await afn(data)
-                except StopPropagation:
-                    return data
+                except StopPropagation as stop:
+                    return stop.result if stop.has_result else data
                 except Exception as exc:
                     self._fast_failed(event_name, afns, afn, exc)
                     continue
@@ -402,8 +424,8 @@ class HookRegistry:
             for fn in fns:
                 try:
                     result = fn(data)
-                except StopPropagation:
-                    return data
+                except StopPropagation as stop:
+                    return stop.result if stop.has_result else data
                 except Exception as exc:
                     self._fast_failed(event_name, fns, fn, exc)
                     continue
@@ -414,6 +436,8 @@ class HookRegistry:
 
     def _trigger_general(self, event: str, data: Any) -> Any:
         plan = self._plans.get(event) or self._build(event)
+        if plan.special is not None:
+            return plan.special.trigger(data)
         steps = self._chain(plan.sync, event, data)
         try:
             rec, current = next(steps)
@@ -431,6 +455,8 @@ class HookRegistry:
             return done.value
 
     async def _trigger_general_async(self, plan: Plan, event: str, data: Any) -> Any:
+        if plan.special is not None:
+            return await plan.special.trigger_async(data)
         steps = self._chain(plan.live, event, data)
         try:
             rec, current = next(steps)
@@ -463,9 +489,11 @@ class HookRegistry:
                 started = time.perf_counter() if trace is not None else 0.0
                 try:
                     result = yield rec, data
-                except StopPropagation:
+                except StopPropagation as stop:
                     if trace is not None:
                         self._record_trace(trace, event, rec, started, "stop")
+                    if stop.has_result:
+                        data = stop.result
                     break
                 except Exception as exc:
                     if trace is not None:  # recorded before fail_fast raises
@@ -617,7 +645,9 @@ class HookRegistry:
                 continue
             try:
                 result = rec.callback(data)
-            except StopPropagation:
+            except StopPropagation as stop:
+                if stop.has_result:
+                    data = stop.result
                 break
             except Exception as exc:
                 logger.error("%s failed on event %r: %s: %s", rec.label, event,
