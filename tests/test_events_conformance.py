@@ -1,0 +1,215 @@
+"""Conformance: hooks on undeclared events are reported once (lenient) or
+refused (strict_events=True), with "did you mean"; hook signatures are
+checked at registration (SPEC section 9)."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from typing import Any, List
+
+import pytest
+
+from nitro_dispatch import (HookRegistry, PluginBase, PluginLoadError, PluginManager,
+                            ValidationError, hook)
+
+
+class Typo(PluginBase):
+    name = "typo"
+
+    @hook("app.reqest")
+    def on_request(self, data: Any) -> Any:
+        return data
+
+    @hook("app.request")
+    def fine(self, data: Any) -> Any:
+        return data
+
+
+def declared(strict: bool = False) -> PluginManager:
+    m = PluginManager(strict_events=strict)
+    m.declare_event("app.request")
+    m.declare_event("app.menu", mode="collect")
+    return m
+
+
+def test_without_declarations_nothing_is_checked(caplog: Any) -> None:
+    m = PluginManager(strict_events=True)
+    m.register_hook("anything.at.all", lambda d: d)
+    assert m.get_problems() == []
+    assert "undeclared" not in caplog.text
+
+
+def test_lenient_reports_once_with_did_you_mean(caplog: Any) -> None:
+    m = declared()
+    caplog.set_level(logging.WARNING, logger="nitro_dispatch")
+    m.register(Typo)
+    m.load("typo")
+    m.unload("typo")
+    m.load("typo")  # reported once, not per load
+    problems = [p for p in m.get_problems() if p.phase == "event"]
+    assert [(p.plugin, p.message) for p in problems] == [
+        ("typo", "plugin 'typo' hooks undeclared event 'app.reqest' "
+                 "(did you mean 'app.request'?)")]
+    assert problems[0].source is not None and problems[0].source.kind == "class"
+    assert caplog.text.count("hooks undeclared event 'app.reqest'") == 1
+    assert m.trigger("app.reqest", 1) == 1  # registered all the same
+
+
+def test_strict_refuses_register_hook() -> None:
+    m = declared(strict=True)
+    with pytest.raises(ValidationError, match="hook .* hooks undeclared event 'app.men' "
+                                              "\\(did you mean 'app.menu'\\?\\); "
+                                              "strict_events refuses it"):
+        m.register_hook("app.men", lambda d: d)
+    assert m.get_events() == []
+
+
+def test_strict_fails_the_plugin_load_and_leaves_nothing_behind() -> None:
+    m = declared(strict=True)
+    m.register(Typo)
+    with pytest.raises(PluginLoadError, match="plugin 'typo' failed to load: ValidationError: "
+                                              "plugin 'typo' hooks undeclared event "
+                                              "'app.reqest'"):
+        m.load("typo")
+    assert m.hooks.get_hooks("app.request") == []  # the conforming hook is not left either
+    assert not m.is_loaded("typo")
+    assert [p.phase for p in m.get_problems()] == ["load"]
+
+
+def test_load_all_goes_on_with_the_others_under_strict() -> None:
+    class Good(PluginBase):
+        name = "good"
+
+        @hook("app.menu")
+        def entry(self, data: Any) -> str:
+            return "good"
+
+    m = declared(strict=True)
+    m.register(Typo)
+    m.register(Good)
+    assert m.load_all() == ["good"]
+    assert m.trigger("app.menu", None) == ["good"]
+
+
+@pytest.mark.parametrize("event", ["nitro.plugin.loaded", "nitro.custom.thing", "app.*",
+                                   "*", "*.menu", "nitro.*", "ni*"])
+def test_framework_events_and_matching_patterns_are_declared(event: str) -> None:
+    m = declared(strict=True)
+    m.register_hook(event, lambda d: None)
+    assert m.get_problems() == []
+
+
+@pytest.mark.parametrize("event", ["other.*", "app.requests.*"])
+def test_patterns_that_match_nothing_declared_are_reported(event: str) -> None:
+    m = declared()
+    m.register_hook(event, lambda d: None)
+    [problem] = m.get_problems()
+    assert "hooks pattern %r, which matches no declared event" % (event,) in problem.message
+    with pytest.raises(ValidationError):
+        declared(strict=True).register_hook(event, lambda d: None)
+
+
+def test_no_suggestion_when_nothing_is_close() -> None:
+    m = declared()
+    m.register_hook("zzz", lambda d: None)
+    assert m.get_problems()[0].message.endswith("hooks undeclared event 'zzz'")
+
+
+def test_hooks_registered_before_the_declarations_are_reported_when_they_come() -> None:
+    m = PluginManager(strict_events=True)
+    m.register_hook("app.reqest", lambda d: d)
+    m.declare_event("app.request")
+    [problem] = m.get_problems()
+    assert problem.phase == "event"
+    assert "undeclared event 'app.reqest' (did you mean 'app.request'?)" in problem.message
+    assert len(m.hooks.get_hooks("app.reqest")) == 1  # already there: reported, not removed
+
+
+# -- signatures -------------------------------------------------------------------------
+
+
+def no_args() -> None:
+    pass
+
+
+def two_required(a: Any, b: Any) -> None:
+    pass
+
+
+def keyword_only(data: Any, *, flag: bool) -> None:
+    pass
+
+
+class NoData(PluginBase):
+    name = "nodata"
+
+    @hook("app.request")
+    def forgot_the_data(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize("callback", [no_args, two_required, keyword_only,
+                                      lambda: None, functools.partial(two_required)])
+def test_hooks_that_cannot_take_the_data_are_refused_naming_them(callback: Any) -> None:
+    reg = HookRegistry()
+    with pytest.raises(ValidationError, match="cannot take the event's data as its one "
+                                              "positional argument"):
+        reg.register("e", callback)
+    assert reg.get_all_events() == []
+
+
+class Callable1:
+    def __call__(self, data: Any) -> Any:
+        return data
+
+
+class Callable0:
+    def __call__(self) -> None:
+        pass
+
+
+def optional(data: Any = None, other: int = 1, *rest: Any, key: int = 2, **extra: Any) -> Any:
+    return data
+
+
+def star(*args: Any) -> Any:
+    return args[0]
+
+
+@pytest.mark.parametrize("callback", [optional, star, Callable1(), print, len,
+                                      functools.partial(two_required, 1), dict.get.__get__({}),
+                                      lambda data: data])
+def test_hooks_that_can_take_the_data_are_admitted(callback: Any) -> None:
+    HookRegistry().register("e", callback)
+
+
+def test_a_callable_object_without_the_parameter_is_refused() -> None:
+    with pytest.raises(ValidationError, match="Callable0"):
+        HookRegistry().register("e", Callable0())
+
+
+def test_a_plugin_method_without_the_data_parameter_fails_its_load() -> None:
+    m = PluginManager()
+    m.register(NoData)
+    with pytest.raises(PluginLoadError, match="plugin 'nodata' \\(hook NoData.forgot_the_data\\) "
+                                              "for event 'app.request' cannot take the "
+                                              "event's data"):
+        m.load("nodata")
+    assert m.get_events() == []
+
+
+def test_plugin_register_hook_checks_too() -> None:
+    seen: List[Any] = []
+
+    class Dynamic(PluginBase):
+        name = "dynamic"
+
+        def on_load(self) -> None:
+            self.register_hook("app.request", lambda d: seen.append(d))
+
+    m = declared(strict=True)
+    m.register(Dynamic)
+    m.load("dynamic")
+    m.trigger("app.request", 1)
+    assert seen == [1]
