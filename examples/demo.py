@@ -39,7 +39,7 @@ def main() -> int:
         venv.create(home, with_pip=True)
         bindir = home / ("Scripts" if os.name == "nt" else "bin")
         python = str(bindir / "python")
-        print("Installing nitro-dispatch and %d sample plugin distributions: %s"
+        print("Installing nitro-dispatch and %d sample distributions: %s"
               % (len(SAMPLES), ", ".join(p.name for p in SAMPLES)), flush=True)
         subprocess.run([python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
                         str(ROOT)] + [str(p) for p in SAMPLES], check=True)
@@ -48,6 +48,7 @@ def main() -> int:
         run([cli, "list"], "what is installed, without importing it")
         run([cli, "check"], "import, validate and resolve every plugin")
         run([cli, "info", "audit"], "one plugin in detail")
+        run([cli, "events"], "the declared events and the plugins that hook them")
     except subprocess.CalledProcessError as exc:
         print("demo failed: %s exited with %s" % (exc.cmd[0], exc.returncode), file=sys.stderr)
         return 1

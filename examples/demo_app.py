@@ -24,6 +24,14 @@ def main() -> None:
             "  loaded %s %s" % (event["plugin_name"], event["version"])))
         manager.register_hook(manager.EVENT_PLUGIN_UNLOADED, lambda event: print(
             "  unloaded %s" % (event["plugin_name"],)))
+        # The application's hook API, published by the nitro-demo-events
+        # distribution under the entry-point group nitro_dispatch.events.
+        declared = manager.declare_installed_events()
+        print("\nDeclared events: %s" % (", ".join(
+            "%s (%s%s)" % (name, spec.mode, ", historic" if spec.historic else "")
+            for name, spec in manager.get_event_specs().items()) or "none",))
+        # Historic: remembered, and replayed to plugins loaded later.
+        manager.trigger("app.started", {"app": "DemoApp", "version": "1.0"})
         names = manager.discover_installed_plugins()
         print("\nDiscovered %d plugins: %s" % (len(names), ", ".join(names)))
         print("Loading them in dependency order:")
@@ -51,6 +59,18 @@ def main() -> None:
         audit = manager.get_plugin("audit")
         if audit is not None:
             print("  audit trail   ->", getattr(audit, "records", None))
+
+        if declared:
+            print("\nDeclared modes (collect, first), a wrapper and a historic event:")
+            print("  app.menu      ->", manager.trigger("app.menu", {"page": "/"}))
+            print("  cache.lookup  ->", asyncio.run(manager.trigger_async("cache.lookup", "ada")))
+            if audit is not None:
+                print("  audit wrapper timed %d app.request(s)"
+                      % (len(getattr(audit, "timings", [])),))
+            welcome = manager.get_plugin("welcome")
+            if welcome is not None:
+                print("  welcome learnt the app name from the replayed app.started:",
+                      getattr(welcome, "app_name", None))
 
         manager.disable_plugin("welcome")
         print("\nWith welcome disabled: app.request ->",

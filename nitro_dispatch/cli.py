@@ -11,6 +11,12 @@
     One plugin's metadata, source, dependencies (each checked against what
     is installed) and hooks.  This imports the plugin (and its
     dependencies, to learn their versions).
+``events``
+    The events that installed distributions declare under the entry-point
+    group ``nitro_dispatch.events`` (mode, historic, doc, declaring
+    distribution) and the plugins that hook each one.  This imports the
+    declarations and the plugins.  ``check`` uses the same declarations to
+    report plugins that hook undeclared events.
 
 Options common to all commands, accepted before or after the command name:
 ``--group G`` reads another entry-point group, ``--path DIR`` (repeatable)
@@ -51,6 +57,8 @@ from typing import (TYPE_CHECKING, Any, Dict, Iterator, List, NoReturn, Optional
 
 from . import __version__
 from ._errors import NitroPluginError
+from ._events import EVENTS_GROUP
+from ._events_installed import describe_installed_events, undeclared_hook_problems
 from ._manager import DEFAULT_GROUP, PluginManager
 from ._plugin import DEFAULT_VERSION, PluginBase
 from ._source import PluginProblem, PluginSource
@@ -109,6 +117,14 @@ Import, validate and resolve every plugin (installed, and drop-ins from
 --path) without loading any: one line per problem, then a summary.  Exit
 status 1 when any problem is found."""
 
+_EVENTS_HELP = """\
+List the events that installed distributions declare (entry-point group
+nitro_dispatch.events, or --events-group): mode, historic, doc, the
+declaring distribution, and the plugins (installed, and drop-ins from
+--path) that hook each one, in the order they run.  This imports the
+declarations and the plugins.  Exit status 1 when a declaration cannot be
+read."""
+
 _INFO_HELP = """\
 Show one plugin's metadata, source, dependencies (each checked against the
 plugins found) and hooks.  This imports the plugin and its dependencies."""
@@ -157,6 +173,17 @@ def build_parser() -> argparse.ArgumentParser:
     p_info.add_argument("--json", action="store_true", help="print JSON for machines")
     _add_common_options(p_info, "")
     p_info.set_defaults(handler=_cmd_info)
+
+    p_events = commands.add_parser("events", help="list declared events and the plugins "
+                                                  "that hook them",
+                                   description=_EVENTS_HELP,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    p_events.add_argument("--json", action="store_true", help="print JSON for machines")
+    p_events.add_argument("--events-group", metavar="GROUP", default=EVENTS_GROUP,
+                          help="entry-point group of the declarations (default: %s)"
+                               % EVENTS_GROUP)
+    _add_common_options(p_events, "")
+    p_events.set_defaults(handler=_cmd_events)
     return parser
 
 
@@ -184,7 +211,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             return exc.code if isinstance(exc.code, int) else EXIT_OK
         _merge_common(opts)
         if opts.command is None:
-            raise UsageError("a command is required: list, check or info (see '%s --help')"
+            raise UsageError("a command is required: list, check, info or events (see '%s --help')"
                              % PROG)
         with _library_logging(opts.verbose):
             try:
@@ -663,6 +690,7 @@ def _plural(count: int, word: str) -> str:
 def _cmd_check(opts: argparse.Namespace) -> int:
     manager = _build_manager(opts)
     problems = manager.check()
+    problems += undeclared_hook_problems(manager)  # declared events (nitro_dispatch.events)
     names = set(manager.get_registered_plugins())
     names.update(p.plugin for p in problems if p.plugin is not None)
     if opts.json:
@@ -852,3 +880,35 @@ def _print_fields(fields: List[Tuple[str, str]]) -> None:
         _out((head + pieces[0]).rstrip())
         for piece in pieces[1:]:
             _out(" " * len(head) + piece)
+
+
+# -- events ---------------------------------------------------------------------------------
+
+
+def _cmd_events(opts: argparse.Namespace) -> int:
+    if not opts.events_group.strip():
+        raise UsageError("--events-group needs a non-empty entry-point group name")
+    manager = _build_manager(opts)
+    events, problems = describe_installed_events(manager, opts.events_group)
+    if opts.json:
+        _print_json({"group": opts.events_group, "events": [e.to_dict() for e in events],
+                     "problems": [_problem_dict(p) for p in problems]})
+    else:
+        for problem in problems:
+            _warn(format_problem(problem))
+        if not events:
+            _out("No declared events in entry-point group %r." % (opts.events_group,))
+        for index, event in enumerate(events):
+            mode = event.mode + (", historic" if event.historic else "")
+            origin = "declared by %s %s" % (event.dist_name, event.dist_version) \
+                if event.dist_name else "declared in code"
+            _out("%s%s  [%s]  %s" % ("" if index == 0 else "\n", event.name, mode, origin))
+            if event.doc:
+                for line in _wrap(_one_line(event.doc), _width() - 4):
+                    _out("    " + line)
+            hooked = ", ".join(h.plugin + "".join(
+                [" (wrapper)" if h.wrapper else "",
+                 " via %s" % h.hooked if h.hooked != event.name else ""])
+                for h in event.hooks) or "no installed plugin"
+            _out("    hooked by: " + hooked)
+    return EXIT_PROBLEMS if problems else EXIT_OK

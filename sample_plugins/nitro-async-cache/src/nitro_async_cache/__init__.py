@@ -57,6 +57,15 @@ class CachePlugin(PluginBase):
             return {**data, "hit": False}
         return {**data, "hit": True, "value": value}
 
+    # A "first" event: the first non-None answer is the event's result.
+    @hook("cache.lookup")
+    async def lookup(self, key: Any) -> Any:
+        """The value cached under ``key``, or None (someone else may know)."""
+        entry = self._entries.get(key)
+        if entry is None or entry[0] <= time.monotonic():
+            return None
+        return entry[1]
+
     @hook("cache.clear")
     async def clear(self, data: Any) -> None:
         """Forget every entry; the data passes through unchanged."""

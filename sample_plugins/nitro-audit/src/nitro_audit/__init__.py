@@ -7,8 +7,9 @@ and a wildcard hook that observes without changing the data.
 from __future__ import annotations
 
 import logging
+import time
 from collections import deque
-from typing import Any, Deque, List
+from typing import Any, Deque, Generator, List
 
 from nitro_dispatch import PluginBase, hook
 
@@ -34,6 +35,7 @@ class AuditPlugin(PluginBase):
 
     def on_load(self) -> None:
         self._records: Deque[Any] = deque(maxlen=int(self.get_config("max_records", 1000)))
+        self.timings: List[float] = []  # seconds per app.request, measured by the wrapper
 
     def on_unload(self) -> None:
         logger.info("audit trail closed after %d records", len(self._records))
@@ -53,3 +55,13 @@ class AuditPlugin(PluginBase):
         as it is for whoever runs next."""
         self._records.append(dict(data) if isinstance(data, dict) else data)
         logger.debug("audit: %r", data)
+
+    # A wrapper: a generator around the rest of the event's hooks.  The code
+    # before ``yield`` runs first (highest priority: outermost); ``yield``
+    # gives the chain's result; returning None keeps that result.
+    @hook("app.request", wrapper=True, priority=100)
+    def time_request(self, data: Any) -> Generator[None, Any, None]:
+        """Measure how long the request's hooks take."""
+        started = time.perf_counter()
+        yield
+        self.timings.append(time.perf_counter() - started)

@@ -32,6 +32,20 @@ class WelcomePlugin(PluginBase):
     def on_load(self) -> None:
         # Read configuration once, when the plugin is loaded.
         self.greeting = str(self.get_config("greeting", "Welcome"))
+        self.app_name = "the application"
+
+    # A historic event: the application triggered it before this plugin was
+    # loaded, and the manager replays it here, after on_load.
+    @hook("app.started")
+    def remember_app(self, data: Dict[str, Any]) -> None:
+        """Note the application's name."""
+        self.app_name = str(data.get("app", self.app_name))
+
+    # A collect event: each plugin's return value is one entry of the list.
+    @hook("app.menu")
+    def menu_entry(self, data: Any) -> str:
+        """Contribute a menu entry."""
+        return "%s to %s" % (self.greeting, self.app_name)
 
     @hook("app.request", priority=60)
     def add_greeting(self, data: Dict[str, Any]) -> Dict[str, Any]:

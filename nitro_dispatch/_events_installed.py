@@ -1,0 +1,135 @@
+"""What the installed distributions declare and hook: the library half of
+``nitro-dispatch events`` and of the conformance part of ``check``.
+
+Both work on a :class:`PluginManager` whose plugins are registered (not
+loaded): the declarations are read from the entry-point group
+``nitro_dispatch.events``, and each plugin's ``@hook`` marks are read from
+its class (which imports it, as ``check`` does).
+"""
+
+from __future__ import annotations
+
+from ._errors import NitroPluginError
+from ._events import EVENTS_GROUP, EventTable, event_origin
+from ._hooks import match_pattern
+from ._source import PluginProblem
+
+TYPE_CHECKING = False  # typing costs more to import than all of nitro_dispatch
+if TYPE_CHECKING:
+    from typing import Any, Dict, List, Tuple
+
+    from ._hooks import HookSpec
+    from ._manager import PluginManager
+
+__all__ = ["InstalledEvent", "EventHookUse", "describe_installed_events",
+           "undeclared_hook_problems"]
+
+
+class EventHookUse:
+    """One plugin hook that an event runs: the plugin, the method, the
+    event or pattern it is registered under, its priority, whether it is a
+    wrapper."""
+
+    __slots__ = ("plugin", "method", "hooked", "priority", "wrapper")
+
+    def __init__(self, plugin: str, method: str, hooked: str, priority: int,
+                 wrapper: bool) -> None:
+        self.plugin = plugin
+        self.method = method
+        self.hooked = hooked
+        self.priority = priority
+        self.wrapper = wrapper
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {slot: getattr(self, slot) for slot in self.__slots__}
+
+    def __repr__(self) -> str:
+        return "EventHookUse(%r, %r)" % (self.plugin, self.hooked)
+
+
+class InstalledEvent:
+    """A declared event with its declaring distribution (``None`` when it
+    was declared in code) and the installed plugins' hooks that run on it,
+    in the order they would run."""
+
+    __slots__ = ("name", "mode", "historic", "doc", "dist_name", "dist_version", "value",
+                 "hooks")
+
+    def __init__(self, name: str, mode: str, historic: bool, doc: Any, dist_name: Any,
+                 dist_version: Any, value: Any, hooks: List[EventHookUse]) -> None:
+        self.name = name
+        self.mode = mode
+        self.historic = historic
+        self.doc = doc
+        self.dist_name = dist_name
+        self.dist_version = dist_version
+        self.value = value
+        self.hooks = hooks
+
+    def to_dict(self) -> Dict[str, Any]:
+        data = {slot: getattr(self, slot) for slot in self.__slots__}
+        data["hooks"] = [h.to_dict() for h in self.hooks]
+        return data
+
+    def __repr__(self) -> str:
+        return "InstalledEvent(%r, mode=%r, from=%r)" % (self.name, self.mode, self.dist_name)
+
+
+def _plugin_hooks(manager: "PluginManager") -> List[Tuple[str, str, HookSpec]]:
+    """``(plugin, method, HookSpec)`` of every registered plugin whose class
+    imports (those that do not are ``check``'s import problems)."""
+    found: List[Tuple[str, str, HookSpec]] = []
+    for name in manager.get_registered_plugins():
+        try:
+            cls = manager.get_plugin_class(name)
+        except NitroPluginError:
+            continue
+        found.extend((name, method, spec) for method, spec in cls.nitro_hook_specs())
+    return found
+
+
+def _declare(manager: "PluginManager", group: str) -> List[PluginProblem]:
+    before = len(manager.get_problems())
+    manager.declare_installed_events(group)
+    return [p for p in manager.get_problems()[before:] if p.phase == "event"]
+
+
+def describe_installed_events(manager: "PluginManager", group: str = EVENTS_GROUP
+                              ) -> Tuple[List[InstalledEvent], List[PluginProblem]]:
+    """Declare the events published under ``group`` and describe every
+    declared event with the plugins that hook it.  Returns the events (in
+    declaration order) and the problems met reading the declarations."""
+    problems = _declare(manager, group)
+    hooks = _plugin_hooks(manager)
+    events: List[InstalledEvent] = []
+    for name, spec in manager.get_event_specs().items():
+        uses = [EventHookUse(plugin, method, hs.event, hs.priority, hs.wrapper)
+                for plugin, method, hs in hooks if match_pattern(hs.event, name)]
+        uses.sort(key=lambda u: -u.priority)  # stable: equal priorities keep plugin order
+        origin = event_origin(manager, name)
+        events.append(InstalledEvent(
+            name, spec.mode, spec.historic, spec.doc,
+            origin.dist_name if origin is not None else None,
+            origin.dist_version if origin is not None else None,
+            origin.value if origin is not None else None, uses))
+    return events, problems
+
+
+def undeclared_hook_problems(manager: "PluginManager", group: str = EVENTS_GROUP
+                             ) -> List[PluginProblem]:
+    """``check``'s conformance part: the problems reading the declarations
+    published under ``group`` and, when there are declarations, one problem
+    per plugin hook on an undeclared event (with "did you mean")."""
+    problems = _declare(manager, group)
+    specs = manager.get_event_specs()
+    if not specs:
+        return problems
+    table = EventTable()
+    table.specs.update(specs)
+    for plugin, method, spec in _plugin_hooks(manager):
+        if table.is_declared(spec.event):
+            continue
+        message = table.undeclared_message(spec.event, "plugin %r" % (plugin,))
+        problems.append(PluginProblem(plugin, "event", message,
+                                      manager.get_plugin_source(plugin)))
+    return problems
