@@ -56,7 +56,7 @@ FRAMEWORKS: Dict[str, Tuple[str, str, str]] = {
 }
 
 DISPATCH_SCENARIOS = ["S1 N=1", "S1 N=10", "S1 N=100", "S2", "S3", "S4", "S5", "S6"]
-ALL_IDS = ["S1", "S2", "S3", "S4", "S5", "S6", "I", "E", "M"]
+ALL_IDS = ["S1", "S2", "S3", "S4", "S5", "S6", "I", "E", "M", "C7"]
 E_SIZES = [50, 200, 1000]
 
 # Targets from PERFORMANCE.md: ratio to plain for S1-S6.
@@ -505,6 +505,9 @@ def report(results: Dict[str, Any], keys: List[str]) -> Tuple[str, Dict[str, str
         header = ["scenario", "plain"] + [FRAMEWORKS[k][0] for k in keys] + ["target", "ours"]
         out.append(table(header, rows))
         out.append("")
+    modes = results.get("modes")
+    if modes:
+        out.append(modes_report(modes, verdicts))
     listing = results.get("listing")
     if listing:
         out.append("E: listing installed plugins in a fresh process (the call only), K fake "
@@ -542,6 +545,39 @@ def report(results: Dict[str, Any], keys: List[str]) -> Tuple[str, Dict[str, str
         out.append("notes:")
         out.extend("  - " + n for n in notes)
     return "\n".join(out), verdicts
+
+
+# ---------------------------------------------------------------------------
+# C7: declared collect and first events (worker: _modes.py)
+
+C7_TARGET = 1.3
+
+
+def run_modes(python: str, rounds: int, target_ms: float, workdir: str) -> Dict[str, Any]:
+    out = os.path.join(workdir, "modes.json")
+    log("measuring C7 (collect and first modes) ...")
+    proc = subprocess.run([python, os.path.join(BENCH_DIR, "_modes.py"), "--rounds", str(rounds),
+                           "--target-ms", str(target_ms), "--out", out],
+                          env=child_env("ours"), cwd=workdir, capture_output=True, text=True,
+                          timeout=3600)
+    if proc.returncode != 0:
+        return {"error": last_line(proc.stderr) or "exit status %d" % proc.returncode}
+    with open(out, encoding="utf-8") as fh:
+        return json.load(fh)  # type: ignore[no-any-return]
+
+
+def modes_report(modes: Dict[str, Any], verdicts: Dict[str, str]) -> str:
+    if "error" in modes:
+        return "C7 failed: %s\n" % modes["error"]
+    rows = []
+    for scenario, e in sorted(modes.items()):
+        verdicts[scenario] = verdict(e["ratio"] <= C7_TARGET)
+        ours = "%s %s" % (fmt_ns(e["ns"]), fmt_ratio(e["ratio"]))
+        rows.append([scenario, fmt_ns(e["plain_ns"]), ours, "<= %gx" % C7_TARGET,
+                     verdicts[scenario]])
+    return ("C7: declared collect/first events, 10 sync hooks, against a hand-written loop "
+            "doing the same\n" + table(["scenario", "plain", "ours", "target", "ours"], rows)
+            + "\n")
 
 
 # ---------------------------------------------------------------------------
@@ -621,6 +657,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                                env=child_env(key), cwd=workdir, capture_output=True)  # warm .pyc
                 results["import"][key] = run_import(key, pythons[key],
                                                     5 if args.quick else 15, workdir)
+        if "C7" in args.only and "ours" in keys:
+            results["modes"] = run_modes(pythons["ours"], args.rounds, target_ms, workdir)
         if "E" in args.only and "ours" not in keys:
             log("E skipped: it measures this repository's list_installed_plugins (add 'ours')")
         if "E" in args.only and "ours" in keys:
