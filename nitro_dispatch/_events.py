@@ -562,7 +562,7 @@ class Special:
     the tight ``collect``/``first`` loops when nothing else is needed."""
 
     __slots__ = ("registry", "event", "mode", "historic", "wrappers", "sync", "live", "fast",
-                 "trigger")
+                 "skipped", "trigger")
 
     def __init__(self, registry: "HookRegistry", event: str, mode: str, historic: bool,
                  wrappers: Tuple[HookRecord, ...], sync: Tuple[HookRecord, ...],
@@ -575,8 +575,10 @@ class Special:
         self.sync = sync
         self.live = live
         self.fast = fast
+        # Async hooks trigger() skips, each warned about once (as for chains).
+        self.skipped = tuple(r for r in live if r.is_async)
         run: Callable[[Any], Any] = self._full
-        if not wrappers and not historic and fast is not None:
+        if not wrappers and not historic and fast is not None and not self.skipped:
             if mode == "collect":
                 run = self._collect_fast
             elif mode == "first":
@@ -634,11 +636,22 @@ class Special:
 
     def _full(self, data: Any) -> Any:
         registry = self.registry
+        if self.skipped:
+            self._warn_skipped()
         if self.historic:
             _remember(registry, self.event, data)
         if self.wrappers:
             return self._wrapped_sync(data)
         return self._inner_sync(data)
+
+    def _warn_skipped(self) -> None:
+        with self.registry._lock:
+            for rec in self.skipped:
+                if not rec.warned:
+                    rec.warned = True
+                    logger.warning("trigger(%r) skips async %s; use trigger_async to run it",
+                                   self.event, rec.label)
+        self.skipped = ()
 
     async def trigger_async(self, data: Any) -> Any:
         if self.historic:

@@ -407,7 +407,9 @@ class PluginManager:
 
     def _attach(self, entry: _Entry, instance: PluginBase) -> None:
         """Register the instance's hooks and run ``on_load``; on failure
-        detach everything again and raise :class:`PluginLoadError`."""
+        detach everything again and raise :class:`PluginLoadError`.  Then
+        replay historic events to the hooks (``on_load`` has run again, so
+        an instance back in service after a failed reload gets them again)."""
         name = entry.name
         records: List[HookRecord] = []
         try:

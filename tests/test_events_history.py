@@ -188,3 +188,23 @@ def test_a_reloaded_plugin_gets_the_history_again(tmp_path: Path) -> None:
     path.write_text(PLUGIN % ("new version:",), encoding="utf-8")
     plugin = m.reload("hist")
     assert plugin.seen == ["new version:1", "new version:2"]  # type: ignore[attr-defined]
+
+
+def test_a_failed_reload_puts_back_the_previous_instance_with_the_history(
+        tmp_path: Path) -> None:
+    directory = tmp_path / "drop"
+    directory.mkdir()
+    path = directory / "hist_plugin.py"
+    path.write_text(PLUGIN % ("old:",), encoding="utf-8")
+    m = PluginManager()
+    m.declare_event("app.started", historic=True)
+    m.trigger("app.started", 1)
+    m.discover_plugins(directory)
+    old = m.load("hist")
+    path.write_text(PLUGIN.replace("self.seen = []", "raise RuntimeError('broken')")
+                    % ("new:",), encoding="utf-8")
+    with pytest.raises(Exception, match="broken"):
+        m.reload("hist")
+    assert m.get_plugin("hist") is old
+    # on_load ran again for the instance back in service, and so did the replay
+    assert old.seen == ["old:1"]  # type: ignore[attr-defined]

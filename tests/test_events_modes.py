@@ -435,3 +435,27 @@ def test_unwatched_plugin_objects_are_honoured_in_modes() -> None:
     assert m.trigger("menu", 0) == ["o", "p"]
     owner.enabled = False
     assert m.trigger("menu", 0) == ["p"]
+
+
+def test_trigger_warns_once_per_skipped_async_hook_after_trigger_async(caplog: Any) -> None:
+    m = PluginManager()
+    m.declare_event("menu", mode="collect")
+
+    async def later(data: Any) -> str:
+        return "async"
+
+    m.register_hook("menu", later)
+    m.register_hook("menu", lambda d: "sync")
+    assert asyncio.run(m.trigger_async("menu", 0)) == ["async", "sync"]  # builds the plan
+    assert m.trigger("menu", 0) == ["sync"]
+    assert m.trigger("menu", 0) == ["sync"]
+    assert caplog.text.count("skips async hook") == 1
+
+
+def test_the_docstring_examples_of_the_events_module_run() -> None:
+    import doctest
+
+    from nitro_dispatch import _events
+
+    result = doctest.testmod(_events)
+    assert result.attempted > 0 and result.failed == 0

@@ -3,7 +3,7 @@
 Each ``@event_spec`` function declares one event; its docstring is the
 event's documentation (``nitro-dispatch events`` shows its first line) and
 its parameter names the data the hooks receive.  The functions are never
-called.
+called (``@staticmethod`` only keeps type checkers content).
 """
 
 from __future__ import annotations
@@ -19,35 +19,43 @@ class DemoEvents:
     """The events of the demo application."""
 
     @event_spec("app.started", historic=True)
+    @staticmethod
     def started(data: Dict[str, Any]) -> None:
         """The application is up: ``{"app": name, "version": version}``.
 
         Historic: a plugin loaded after the start still receives it."""
 
     @event_spec("app.request")
-    def request(data: Dict[str, Any]) -> Dict[str, Any]:
+    @staticmethod
+    def request(data: Dict[str, Any]) -> None:
         """A request ``{"user": ..., "path": ...}``; each plugin may return a changed copy."""
 
     @event_spec("app.menu", mode="collect")
-    def menu(data: Dict[str, Any]) -> str:
+    @staticmethod
+    def menu(data: Dict[str, Any]) -> None:
         """Menu entries: every plugin may return one; the list is the menu."""
 
     @event_spec("greeting")
-    def greeting(data: Dict[str, Any]) -> Dict[str, Any]:
+    @staticmethod
+    def greeting(data: Dict[str, Any]) -> None:
         """``{"name": ...}``: answer with a ``message``."""
 
     @event_spec("cache.set")
-    def cache_set(data: Dict[str, Any]) -> Dict[str, Any]:
+    @staticmethod
+    def cache_set(data: Dict[str, Any]) -> None:
         """Store ``{"key": ..., "value": ...}``."""
 
     @event_spec("cache.get")
-    def cache_get(data: Dict[str, Any]) -> Dict[str, Any]:
+    @staticmethod
+    def cache_get(data: Dict[str, Any]) -> None:
         """``{"key": ...}``: answer with ``hit`` and, on a hit, ``value``."""
 
     @event_spec("cache.clear")
+    @staticmethod
     def cache_clear(data: Any) -> None:
         """Forget every cached entry."""
 
     @event_spec("cache.lookup", mode="first")
-    def cache_lookup(key: Any) -> Any:
+    @staticmethod
+    def cache_lookup(key: Any) -> None:
         """The value cached under ``key``: the first plugin that has it answers."""
