@@ -23,8 +23,9 @@ import time
 from _thread import RLock
 
 from ._errors import HookError, HookTimeoutError, StopPropagation
-from ._events import EventTable, admit_hook, specialize
+from ._events import EventTable, admit_hook
 from ._events import replay as replay_history
+from ._modes import specialize
 from ._hooks import HookRecord, is_async_callable, match_pattern
 from ._log import get_logger
 
@@ -84,7 +85,7 @@ class Plan:
     disabled plugins and without async hooks.  ``live`` is the chain
     ``trigger_async`` runs.  ``fast``/``afast`` are set when the plain loops
     may run the chain.  ``special`` runs events that are not plain chains
-    (a mode, history or wrappers; see :mod:`._events`); it is ``None`` for
+    (a mode, history or wrappers; see :mod:`._modes`); it is ``None`` for
     plain chains.
     """
 
