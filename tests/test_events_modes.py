@@ -459,3 +459,23 @@ def test_the_docstring_examples_of_the_events_module_run() -> None:
 
     result = doctest.testmod(_events)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_declared_chains_keep_the_fast_loop_and_modes_get_their_own() -> None:
+    """Checks at registration and plan build only: a declared, non-historic
+    chain without wrappers runs in the registry's plain loop; collect and
+    first in tight loops of their own (no generator per call)."""
+    m = PluginManager()
+    m.declare_event("chain.e")
+    m.declare_event("collect.e", mode="collect")
+    m.declare_event("first.e", mode="first")
+    for event in ("chain.e", "collect.e", "first.e"):
+        m.register_hook(event, returning(1))
+        m.trigger(event, 0)
+    registry: Any = m.hooks
+    assert "chain.e" in registry._fast
+    assert registry._plans["chain.e"].special is None
+    collect = registry._plans["collect.e"].special
+    first = registry._plans["first.e"].special
+    assert collect.trigger == collect._collect_fast
+    assert first.trigger == first._first_fast

@@ -355,3 +355,23 @@ def test_wrappers_on_a_bare_registry() -> None:
     reg.register("e", lambda d: d + 1)
     assert reg.trigger("e", 1) == 4
     assert asyncio.run(reg.trigger_async("e", 1)) == 4
+
+
+def test_a_plugin_registers_a_wrapper_at_run_time() -> None:
+    class Dynamic(PluginBase):
+        name = "dynamic"
+
+        def on_load(self) -> None:
+            self.register_hook("e", self.around, wrapper=True)
+
+        def around(self, data: Any) -> Gen:
+            result = yield
+            return "wrapped %s" % (result,)
+
+    m = PluginManager()
+    m.register(Dynamic)
+    m.load("dynamic")
+    m.register_hook("e", lambda d: d + 1)
+    assert m.trigger("e", 1) == "wrapped 2"
+    m.unload("dynamic")
+    assert m.trigger("e", 1) == 2
