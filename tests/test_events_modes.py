@@ -469,9 +469,10 @@ def test_declared_chains_keep_the_fast_loop_and_modes_get_their_own() -> None:
     m.declare_event("chain.e")
     m.declare_event("collect.e", mode="collect")
     m.declare_event("first.e", mode="first")
-    for event in ("chain.e", "collect.e", "first.e"):
+    events = ("chain.e", "collect.e", "first.e")
+    for event in events:
         m.register_hook(event, returning(1))
-        m.trigger(event, 0)
+    assert [m.trigger(event, 0) for event in events] == [1, [1], 1]
     registry: Any = m.hooks
     assert "chain.e" in registry._fast
     assert registry._plans["chain.e"].special is None
