@@ -97,6 +97,7 @@ class PluginManager:
         self._entries: Dict[str, _Entry] = {}  # registration order
         self._loaded: Dict[str, PluginBase] = {}  # load order, so dependencies come first
         self._problems: List[PluginProblem] = []
+        self._problem_index: Dict[Tuple[Optional[str], str, str], PluginProblem] = {}
         # Names that cannot register (claimed twice), with why: their
         # dependents fail with this reason rather than "not registered".
         self._unavailable: Dict[str, str] = {}
@@ -557,7 +558,14 @@ class PluginManager:
         """Log a problem, keep it for :meth:`get_problems`, fire the error
         event."""
         logger.error("%s", message)
-        self._problems.append(PluginProblem(name, phase, message, source, error))
+        key = (name, phase, message)
+        known = self._problem_index.get(key)
+        if known is None:  # a repeat is counted, not kept again (bounded list)
+            self._problem_index[key] = known = PluginProblem(name, phase, message, source, error)
+            self._problems.append(known)
+        else:
+            known.count += 1
+            known.source, known.error = source, error
         # The event's phase says what was being done; the problem says why.
         event_phase = "load" if phase in ("dependency", "import", "validation") else phase
         self._emit(self.EVENT_PLUGIN_ERROR, {"plugin_name": name, "error": error or message,
@@ -570,7 +578,8 @@ class PluginManager:
 
     def get_problems(self) -> List[PluginProblem]:
         """Problems reported so far (discovery, conflicts, failed loads),
-        oldest first."""
+        oldest first; a problem reported again is listed once, with its
+        ``count`` raised."""
         return list(self._problems)
 
     def _emit(self, event: str, payload: Dict[str, Any]) -> None:
