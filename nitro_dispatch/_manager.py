@@ -273,7 +273,7 @@ class PluginManager:
                 if bad:
                     error = DependencyError("plugin %r requires %r, which failed to load: %s"
                                             % (name, bad[0], failed[bad[0]]))
-                    failed[name] = str(error)
+                    failed[name] = failed[bad[0]]  # the first failure's reason: no nesting
                     self._report(name, "dependency", str(error), entry.source, error)
                     continue
                 try:
@@ -287,11 +287,13 @@ class PluginManager:
     def _closure(self, names: List[str]) -> List[str]:
         """``names`` and, transitively, the registered plugins they require."""
         seen: List[str] = []
+        visited = set()  # beside ``seen``, so the walk stays linear
         todo = list(names)
         while todo:
             name = todo.pop()
-            if name in seen:
+            if name in visited:
                 continue
+            visited.add(name)
             seen.append(name)
             try:
                 reqs = parse_dependencies(self._class_of(self._entries[name]), name)
@@ -299,7 +301,7 @@ class PluginManager:
                 continue  # _resolve reports it
             for req in reqs:
                 target = self._find(req.name)
-                if target is not None and target not in seen:
+                if target is not None and target not in visited:
                     todo.append(target)
         return seen
 
@@ -334,12 +336,12 @@ class PluginManager:
                 continue
             nodes.append(Node(name, entry.version or "0", reqs, entry.source.describe()))
         # Loaded plugins outside ``names`` still satisfy requirements.
+        wanted = set(names)
         for name, instance in self._loaded.items():
-            if name not in names:
+            if name not in wanted:
                 entry = self._entries[name]
                 nodes.append(Node(name, entry.version or "0", [], entry.source.describe()))
         order, dep_failures = resolve(nodes, broken)
-        wanted = set(names)
         for name, error in dep_failures.items():
             failures[name] = error
         for node in nodes:
