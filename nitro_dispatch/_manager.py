@@ -360,7 +360,7 @@ class PluginManager:
         where = entry.source.describe()
         try:
             obj = entry.loader()
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:  # sys.exit() in a plugin: its failure
             raise PluginLoadError("plugin %r from %s does not import (%s): %s: %s"
                                   % (entry.name, where, entry.source.value,
                                      type(exc).__name__, exc)) from exc
@@ -383,12 +383,14 @@ class PluginManager:
         entry.version = version_of(obj, entry.source)
         return obj
 
-    def _load_one(self, entry: _Entry) -> PluginBase:
+    def _load_one(self, entry: _Entry, replacing: Optional[PluginBase] = None) -> PluginBase:
+        """Create the plugin and attach it (see :meth:`_attach`, also for
+        ``replacing``)."""
         name = entry.name
         try:
             cls = self._class_of(entry)
             instance = cls()
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:
             error = exc if isinstance(exc, PluginLoadError) else PluginLoadError(
                 "plugin %r from %s could not be created: %s: %s"
                 % (name, entry.source.describe(), type(exc).__name__, exc))
@@ -401,27 +403,49 @@ class PluginManager:
                 entry.version != cls.version:
             instance.version = entry.version  # inherited from the distribution
         instance.enabled = entry.enabled
-        self._attach(entry, instance)
+        self._attach(entry, instance, replacing)
         return instance
 
-    def _attach(self, entry: _Entry, instance: PluginBase) -> None:
+    def _attach(self, entry: _Entry, instance: PluginBase,
+                replacing: Optional[PluginBase] = None) -> None:
         """Register the instance's hooks and run ``on_load``; on failure
-        detach everything again and raise :class:`PluginLoadError`."""
+        detach everything again and raise :class:`PluginLoadError`.
+
+        With ``replacing`` (a loaded instance of the same plugin, for
+        reload), the new hooks take the place of ``replacing``'s in one
+        step, and a failure puts ``replacing``'s hooks back in one step.
+        ``KeyboardInterrupt`` and other ``BaseException``s propagate after
+        that cleanup; ``SystemExit`` is the plugin's failure like any error.
+        """
         name = entry.name
         try:
-            for attr, spec in type(instance).nitro_hook_specs():
-                self.hooks.register(spec.event, getattr(instance, attr), plugin=instance,
-                                    priority=spec.priority, timeout=spec.timeout,
-                                    async_hook=spec.async_hook)
+            hooks = [(spec.event, getattr(instance, attr), spec.priority, spec.timeout,
+                      spec.async_hook) for attr, spec in type(instance).nitro_hook_specs()]
+            if replacing is None:
+                for event, callback, priority, timeout, async_hook in hooks:
+                    self.hooks.register(event, callback, plugin=instance, priority=priority,
+                                        timeout=timeout, async_hook=async_hook)
+            else:
+                self.hooks.replace_plugin(replacing, instance, hooks)
             instance.on_load()
-        except Exception as exc:
-            self.hooks.unregister_plugin(instance)
+        except BaseException as exc:
+            if replacing is None:
+                self.hooks.unregister_plugin(instance)
+            else:
+                self.hooks.replace_plugin(instance, replacing, [
+                    (spec.event, getattr(replacing, attr), spec.priority, spec.timeout,
+                     spec.async_hook) for attr, spec in type(replacing).nitro_hook_specs()])
+            if not isinstance(exc, (Exception, SystemExit)):
+                raise
             error = PluginLoadError("plugin %r failed to load: %s: %s"
                                     % (name, type(exc).__name__, exc))
             self._report(name, "load", str(error), entry.source, exc)
             raise error from exc
         entry.instance = instance
-        self._loaded[name] = instance
+        self._loaded[name] = instance  # a replaced plugin keeps its place
+        if replacing is not None:
+            logger.info("unloaded plugin %r %s", name, replacing.version)
+            self._emit(self.EVENT_PLUGIN_UNLOADED, {"plugin_name": name})
         logger.info("loaded plugin %r %s", name, instance.version)
         self._emit(self.EVENT_PLUGIN_LOADED, {"plugin_name": name, "plugin": instance,
                                               "version": instance.version})
@@ -448,7 +472,7 @@ class PluginManager:
         for path in files:
             try:
                 module = import_dropin(path)
-            except Exception as exc:
+            except (Exception, SystemExit) as exc:  # sys.exit() in a file: its failure
                 self._report(None, "discovery", "plugin file %s does not import: %s: %s"
                              % (path, type(exc).__name__, exc),
                              PluginSource("dropin", path=path), exc)
@@ -498,7 +522,8 @@ class PluginManager:
         """Unload a plugin, after the loaded plugins that depend on it.
 
         ``on_unload`` runs, hooks are detached and ``nitro.plugin.unloaded``
-        fires even when ``on_unload`` raises; that error is then re-raised.
+        fires even when ``on_unload`` raises; that error is then re-raised
+        (a ``SystemExit`` as a :class:`NitroPluginError` caused by it).
         """
         with self._lock:
             self._entry(name)
@@ -507,10 +532,11 @@ class PluginManager:
             first_error: Optional[BaseException] = None
             for dependent in self._dependents(name):
                 error = self._unload_one(dependent)
-                first_error = first_error or error
+                if first_error is None and error is not None:
+                    first_error = _unload_error(dependent, error)
             error = self._unload_one(name)
             if error is not None:
-                raise error
+                raise _unload_error(name, error)
             if first_error is not None:
                 raise first_error
 
@@ -540,12 +566,13 @@ class PluginManager:
         error: Optional[BaseException] = None
         try:
             instance.on_unload()
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:
             error = exc
-        self.hooks.unregister_plugin(instance)
-        del self._loaded[name]
-        entry.instance = None
-        entry.enabled = instance.enabled
+        finally:  # after KeyboardInterrupt too: the plugin is unloaded all the same
+            self.hooks.unregister_plugin(instance)
+            del self._loaded[name]
+            entry.instance = None
+            entry.enabled = instance.enabled
         logger.info("unloaded plugin %r", name)
         self._emit(self.EVENT_PLUGIN_UNLOADED, {"plugin_name": name})
         if error is not None:
@@ -728,6 +755,18 @@ def version_of(cls: type, source: PluginSource) -> str:
     if source.kind == "distribution" and source.dist_version:
         return source.dist_version
     return str(getattr(cls, "version", "1.0.0"))
+
+
+def _unload_error(name: str, error: BaseException) -> BaseException:
+    """What :meth:`PluginManager.unload` raises for an ``on_unload`` error:
+    the error itself, but never a ``SystemExit`` (a plugin must not end the
+    host), which becomes a :class:`NitroPluginError` with it as the cause."""
+    if not isinstance(error, SystemExit):
+        return error
+    wrapped = NitroPluginError("plugin %r: on_unload raised SystemExit(%r)"
+                               % (name, error.code))
+    wrapped.__cause__ = error
+    return wrapped
 
 
 def _as_load_error(exc: NitroPluginError) -> PluginLoadError:

@@ -194,6 +194,35 @@ class HookRegistry:
         """Remove every hook owned by ``plugin``; returns how many."""
         return self._remove(lambda r: r.plugin is plugin, None)
 
+    def replace_plugin(self, old: Any, new: Any,
+                       hooks: Iterable[Tuple[str, Callable[..., Any], int, Optional[float],
+                                             bool]]) -> None:
+        """Remove every hook of ``old`` and register ``hooks`` (``(event,
+        callback, priority, timeout, async_hook)``) owned by ``new``, in one
+        step: a trigger sees ``old``'s hooks or ``new``'s, never neither,
+        never both (used by reload).
+
+        Everything happens under the lock, and chains are only built under
+        the lock, so no trigger can build a chain from a half-done swap; a
+        trigger already running keeps the chain it started with.  A new hook
+        of the same method name and event takes the old one's place among
+        equal priorities.  If a hook is refused, nothing changes.
+        """
+        with self._lock:
+            places = {(r.event, getattr(r.callback, "__name__", None)): r.seq
+                      for table in (self._exact, self._patterns) for recs in table.values()
+                      for r in recs if r.plugin is old and old is not None}
+            try:
+                for event, callback, priority, timeout, async_hook in hooks:
+                    rec = self.register(event, callback, plugin=new, priority=priority,
+                                        timeout=timeout, async_hook=async_hook)
+                    rec.seq = places.pop((event, getattr(callback, "__name__", None)), rec.seq)
+            except BaseException:
+                self.unregister_plugin(new)
+                raise
+            if old is not None:
+                self.unregister_plugin(old)
+
     def remove_record(self, record: HookRecord) -> bool:
         """Remove one registration by its record."""
         return self._remove(lambda r: r is record, (record.event,)) > 0
