@@ -176,3 +176,12 @@ def test_list_installed_plugins_refuses_a_single_string_path(path, tmp_path):
     with pytest.raises(TypeError, match="list of directories"):
         list_installed_plugins(path=tmp_path)
     assert list_installed_plugins(path=[str(tmp_path), os.fspath(tmp_path)]) == []
+
+
+def test_trigger_of_an_empty_name_raises_value_error():
+    reg = HookRegistry()
+    reg.register("*", lambda d: d + 1)
+    with pytest.raises(ValueError, match="must not be empty"):
+        reg.trigger("", 1)
+    with pytest.raises(ValueError, match="must not be empty"):
+        asyncio.run(reg.trigger_async("", 1))
