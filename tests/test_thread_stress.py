@@ -6,6 +6,7 @@ each once, in priority order."""
 
 import asyncio
 import random
+import sys
 import threading
 import time
 
@@ -85,6 +86,8 @@ def test_every_trigger_runs_exactly_the_hooks_active_throughout():
 
     threads = [threading.Thread(target=trigger_loop) for _ in range(2)]
     threads.append(threading.Thread(target=async_loop))
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(0.0002)  # switch often: more interleavings
     for thread in threads:
         thread.start()
     mutations = 0
@@ -116,6 +119,7 @@ def test_every_trigger_runs_exactly_the_hooks_active_throughout():
         stop.set()
         for thread in threads:
             thread.join(10)
+        sys.setswitchinterval(interval)
     assert not any(thread.is_alive() for thread in threads)
     assert failures == []
     assert mutations > 100 and triggers[0] > 100
