@@ -159,7 +159,10 @@ class HookRegistry:
         owner: its ``enabled`` is honoured and its ``on_error`` is told of
         failures.  ``async def`` callbacks are detected; ``async_hook=True``
         marks a callable that returns an awaitable.  Returns the new
-        :class:`HookRecord`.
+        :class:`HookRecord`.  Bad input (a non-``str`` or empty name, a
+        timeout that is not a finite number in ``(0, TIMEOUT_MAX]``, an async
+        handler for a ``nitro.*`` lifecycle event) raises ``TypeError`` or
+        ``ValueError``; see :mod:`._validate`.
         """
         is_async = async_hook or is_async_callable(callback)
         check_hook(event_name, callback, priority, timeout, is_async)

@@ -279,6 +279,8 @@ def test_check_command_names_the_plugin_that_exits(exiting_venv):
     assert "3 plugins checked, 1 problem" in proc.stdout
     assert "Traceback" not in proc.stderr
     proc = exiting_venv.run(["-m", "nitro_dispatch", "check", "--json"], check=False)
-    if proc.returncode != 2:  # --json may not exist; the text check above is the contract
-        data = json.loads(proc.stdout)
-        assert "exit_b" in json.dumps(data)
+    assert proc.returncode == 1, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["checked"] == 3
+    (problem,) = data["problems"]
+    assert problem["plugin"] == "exit_b" and "SystemExit" in json.dumps(problem)
