@@ -288,6 +288,7 @@ class PluginManager:
         """``names`` and, transitively, the registered plugins they require."""
         seen: List[str] = []
         visited = set()  # beside ``seen``, so the walk stays linear
+        canonical: Dict[str, str] = {}  # filled by _find on the first inexact name
         todo = list(names)
         while todo:
             name = todo.pop()
@@ -300,17 +301,26 @@ class PluginManager:
             except NitroPluginError:
                 continue  # _resolve reports it
             for req in reqs:
-                target = self._find(req.name)
+                target = self._find(req.name, canonical)
                 if target is not None and target not in visited:
                     todo.append(target)
         return seen
 
-    def _find(self, requirement_name: str) -> Optional[str]:
+    def _find(self, requirement_name: str,
+              canonical: Optional[Dict[str, str]] = None) -> Optional[str]:
+        """The registered name a requirement names.  ``canonical``, a dict
+        the caller keeps for one walk, caches canonical name -> first
+        registered name, so many inexact names cost one pass, not one each."""
         if requirement_name in self._entries:
             return requirement_name
         from packaging.utils import canonicalize_name
 
         wanted = canonicalize_name(requirement_name)
+        if canonical is not None:
+            if not canonical:
+                for name in reversed(list(self._entries)):  # the first one wins
+                    canonical[canonicalize_name(name)] = name
+            return canonical.get(wanted)
         for name in self._entries:
             if canonicalize_name(name) == wanted:
                 return name
@@ -344,10 +354,11 @@ class PluginManager:
         order, dep_failures = resolve(nodes, broken)
         for name, error in dep_failures.items():
             failures[name] = error
+        canonical: Dict[str, str] = {}
         for node in nodes:
             if node.name in wanted:
                 self._entries[node.name].requires = [
-                    t for t in (self._find(r.name) for r in node.requirements
+                    t for t in (self._find(r.name, canonical) for r in node.requirements
                                 if r.marker is None or r.marker.evaluate()) if t]
         return [n for n in order if n in wanted], failures
 

@@ -98,3 +98,18 @@ def test_a_cycle_of_the_whole_chain_is_reported_for_each_with_short_messages():
     assert max(len(p.message) for p in problems) < 400
     assert manager.load_all() == []
     assert manager.get_loaded_plugins() == []
+
+
+def test_a_chain_named_in_other_spellings_loads():
+    # Requirements name the previous plugin in another spelling of the same
+    # canonical name (``Link_1`` as ``link-1``).
+    manager = PluginManager()
+    for i in range(N):
+        deps = ["link-%d" % (i - 1)] if i else []
+        manager.register(type("L%d" % i, (PluginBase,), {"name": "Link_%d" % i,
+                                                         "dependencies": deps}))
+    assert manager.load("Link_%d" % (N - 1)).name == "Link_%d" % (N - 1)
+    assert len(manager.get_loaded_plugins()) == N
+    assert manager.check() == []
+    manager.unload("Link_0")
+    assert manager.get_loaded_plugins() == []
