@@ -152,8 +152,13 @@ def list_installed_plugins(
     """Every plugin advertised under ``group`` by the distributions on
     ``path`` (default ``sys.path``), sorted by name, then distribution name.
 
-    Reads metadata only; never imports plugin code.
+    Reads metadata only; never imports plugin code.  ``path`` is a list of
+    directories: a single ``str``, ``bytes`` or path object raises
+    ``TypeError`` (it would be read as a list of one-letter entries).
     """
+    if isinstance(path, (str, bytes, os.PathLike)):
+        raise TypeError("path must be a list of directories, not a single %s (%r); "
+                        "write path=[%r]" % (type(path).__name__, path, path))
     entries = sys.path if path is None else path
     cache_dir = _cache_dir()
     cache_file = _cache_file(cache_dir, group) if cache_dir else None

@@ -8,6 +8,8 @@ call per dispatch) and notes what it subscribes to in ``__nitro_hooks__``;
 
 from __future__ import annotations
 
+from ._validate import check_timeout
+
 TYPE_CHECKING = False  # typing costs more to import than all of nitro_dispatch
 if TYPE_CHECKING:
     from typing import Any, Callable, List, Optional, Tuple, TypeVar
@@ -59,11 +61,18 @@ def hook(event_name: str, priority: int = 50, timeout: Optional[float] = None,
     if not isinstance(event_name, str) or not event_name:
         raise TypeError("@hook needs a non-empty event name, got %r" % (event_name,))
 
+    check_timeout(timeout, "@hook(%r)" % (event_name,))
+
     def mark(func: F) -> F:
-        specs: List[HookSpec] = list(getattr(func, "__nitro_hooks__", ()))
+        # Above @staticmethod/@classmethod: mark the function they wrap,
+        # where the plugin class looks (the wrapper's own attributes are not
+        # the function's on every Python version).
+        target: Any = func.__func__ if isinstance(func, (staticmethod, classmethod)) \
+            else func
+        specs: List[HookSpec] = list(getattr(target, "__nitro_hooks__", ()))
         specs.append(HookSpec(event_name, priority, timeout, async_hook, wrapper))
         try:
-            func.__nitro_hooks__ = tuple(specs)  # type: ignore[attr-defined]
+            target.__nitro_hooks__ = tuple(specs)
         except AttributeError:
             raise TypeError("@hook cannot mark %r" % (func,)) from None
         return func

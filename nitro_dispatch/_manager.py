@@ -101,6 +101,7 @@ class PluginManager:
         self._entries: Dict[str, _Entry] = {}  # registration order
         self._loaded: Dict[str, PluginBase] = {}  # load order, so dependencies come first
         self._problems: List[PluginProblem] = []
+        self._problem_index: Dict[Tuple[Optional[str], str, str], PluginProblem] = {}
         # Names that cannot register (claimed twice), with why: their
         # dependents fail with this reason rather than "not registered".
         self._unavailable: Dict[str, str] = {}
@@ -276,7 +277,7 @@ class PluginManager:
                 if bad:
                     error = DependencyError("plugin %r requires %r, which failed to load: %s"
                                             % (name, bad[0], failed[bad[0]]))
-                    failed[name] = str(error)
+                    failed[name] = failed[bad[0]]  # the first failure's reason: no nesting
                     self._report(name, "dependency", str(error), entry.source, error)
                     continue
                 try:
@@ -290,28 +291,40 @@ class PluginManager:
     def _closure(self, names: List[str]) -> List[str]:
         """``names`` and, transitively, the registered plugins they require."""
         seen: List[str] = []
+        visited = set()  # beside ``seen``, so the walk stays linear
+        canonical: Dict[str, str] = {}  # filled by _find on the first inexact name
         todo = list(names)
         while todo:
             name = todo.pop()
-            if name in seen:
+            if name in visited:
                 continue
+            visited.add(name)
             seen.append(name)
             try:
                 reqs = parse_dependencies(self._class_of(self._entries[name]), name)
             except NitroPluginError:
                 continue  # _resolve reports it
             for req in reqs:
-                target = self._find(req.name)
-                if target is not None and target not in seen:
+                target = self._find(req.name, canonical)
+                if target is not None and target not in visited:
                     todo.append(target)
         return seen
 
-    def _find(self, requirement_name: str) -> Optional[str]:
+    def _find(self, requirement_name: str,
+              canonical: Optional[Dict[str, str]] = None) -> Optional[str]:
+        """The registered name a requirement names.  ``canonical``, a dict
+        the caller keeps for one walk, caches canonical name -> first
+        registered name, so many inexact names cost one pass, not one each."""
         if requirement_name in self._entries:
             return requirement_name
         from packaging.utils import canonicalize_name
 
         wanted = canonicalize_name(requirement_name)
+        if canonical is not None:
+            if not canonical:
+                for name in reversed(list(self._entries)):  # the first one wins
+                    canonical[canonicalize_name(name)] = name
+            return canonical.get(wanted)
         for name in self._entries:
             if canonicalize_name(name) == wanted:
                 return name
@@ -337,18 +350,19 @@ class PluginManager:
                 continue
             nodes.append(Node(name, entry.version or "0", reqs, entry.source.describe()))
         # Loaded plugins outside ``names`` still satisfy requirements.
+        wanted = set(names)
         for name, instance in self._loaded.items():
-            if name not in names:
+            if name not in wanted:
                 entry = self._entries[name]
                 nodes.append(Node(name, entry.version or "0", [], entry.source.describe()))
         order, dep_failures = resolve(nodes, broken)
-        wanted = set(names)
         for name, error in dep_failures.items():
             failures[name] = error
+        canonical: Dict[str, str] = {}
         for node in nodes:
             if node.name in wanted:
                 self._entries[node.name].requires = [
-                    t for t in (self._find(r.name) for r in node.requirements
+                    t for t in (self._find(r.name, canonical) for r in node.requirements
                                 if r.marker is None or r.marker.evaluate()) if t]
         return [n for n in order if n in wanted], failures
 
@@ -361,7 +375,7 @@ class PluginManager:
         where = entry.source.describe()
         try:
             obj = entry.loader()
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:  # sys.exit() in a plugin: its failure
             raise PluginLoadError("plugin %r from %s does not import (%s): %s: %s"
                                   % (entry.name, where, entry.source.value,
                                      type(exc).__name__, exc)) from exc
@@ -384,12 +398,14 @@ class PluginManager:
         entry.version = version_of(obj, entry.source)
         return obj
 
-    def _load_one(self, entry: _Entry) -> PluginBase:
+    def _load_one(self, entry: _Entry, replacing: Optional[PluginBase] = None) -> PluginBase:
+        """Create the plugin and attach it (see :meth:`_attach`, also for
+        ``replacing``)."""
         name = entry.name
         try:
             cls = self._class_of(entry)
             instance = cls()
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:
             error = exc if isinstance(exc, PluginLoadError) else PluginLoadError(
                 "plugin %r from %s could not be created: %s: %s"
                 % (name, entry.source.describe(), type(exc).__name__, exc))
@@ -402,32 +418,51 @@ class PluginManager:
                 entry.version != cls.version:
             instance.version = entry.version  # inherited from the distribution
         instance.enabled = entry.enabled
-        self._attach(entry, instance)
+        self._attach(entry, instance, replacing)
         return instance
 
-    def _attach(self, entry: _Entry, instance: PluginBase) -> None:
+    def _attach(self, entry: _Entry, instance: PluginBase,
+                replacing: Optional[PluginBase] = None) -> None:
         """Register the instance's hooks and run ``on_load``; on failure
         detach everything again and raise :class:`PluginLoadError`.  Then
         replay historic events to the hooks (``on_load`` has run again, so
-        an instance back in service after a failed reload gets them again)."""
+        an instance back in service after a failed reload gets them again).
+
+        With ``replacing`` (a loaded instance of the same plugin, for
+        reload), the new hooks take the place of ``replacing``'s in one
+        step, and a failure puts ``replacing``'s hooks back in one step.
+        ``KeyboardInterrupt`` and other ``BaseException``s propagate after
+        that cleanup; ``SystemExit`` is the plugin's failure like any error.
+        """
         name = entry.name
         records: List[HookRecord] = []
         try:
             admit_plugin_hooks(self.hooks, instance)  # all checks first: all hooks or none
-            for attr, spec in type(instance).nitro_hook_specs():
-                records.append(self.hooks.register(
-                    spec.event, getattr(instance, attr), plugin=instance, priority=spec.priority,
-                    timeout=spec.timeout, async_hook=spec.async_hook, wrapper=spec.wrapper,
-                    replay=False))
+            hooks = _hook_rows(instance)
+            if replacing is None:
+                for event, callback, priority, timeout, async_hook, wrapper in hooks:
+                    records.append(self.hooks.register(
+                        event, callback, plugin=instance, priority=priority, timeout=timeout,
+                        async_hook=async_hook, wrapper=wrapper, replay=False))
+            else:
+                records = self.hooks.replace_plugin(replacing, instance, hooks)
             instance.on_load()
-        except Exception as exc:
-            self.hooks.unregister_plugin(instance)
+        except BaseException as exc:
+            if replacing is None:
+                self.hooks.unregister_plugin(instance)
+            else:
+                self.hooks.replace_plugin(instance, replacing, _hook_rows(replacing))
+            if not isinstance(exc, (Exception, SystemExit)):
+                raise
             error = PluginLoadError("plugin %r failed to load: %s: %s"
                                     % (name, type(exc).__name__, exc))
             self._report(name, "load", str(error), entry.source, exc)
             raise error from exc
         entry.instance = instance
-        self._loaded[name] = instance
+        self._loaded[name] = instance  # a replaced plugin keeps its place
+        if replacing is not None:
+            logger.info("unloaded plugin %r %s", name, replacing.version)
+            self._emit(self.EVENT_PLUGIN_UNLOADED, {"plugin_name": name})
         logger.info("loaded plugin %r %s", name, instance.version)
         self._emit(self.EVENT_PLUGIN_LOADED, {"plugin_name": name, "plugin": instance,
                                               "version": instance.version})
@@ -455,7 +490,7 @@ class PluginManager:
         for path in files:
             try:
                 module = import_dropin(path)
-            except Exception as exc:
+            except (Exception, SystemExit) as exc:  # sys.exit() in a file: its failure
                 self._report(None, "discovery", "plugin file %s does not import: %s: %s"
                              % (path, type(exc).__name__, exc),
                              PluginSource("dropin", path=path), exc)
@@ -505,7 +540,8 @@ class PluginManager:
         """Unload a plugin, after the loaded plugins that depend on it.
 
         ``on_unload`` runs, hooks are detached and ``nitro.plugin.unloaded``
-        fires even when ``on_unload`` raises; that error is then re-raised.
+        fires even when ``on_unload`` raises; that error is then re-raised
+        (a ``SystemExit`` as a :class:`NitroPluginError` caused by it).
         """
         with self._lock:
             self._entry(name)
@@ -514,10 +550,11 @@ class PluginManager:
             first_error: Optional[BaseException] = None
             for dependent in self._dependents(name):
                 error = self._unload_one(dependent)
-                first_error = first_error or error
+                if first_error is None and error is not None:
+                    first_error = _unload_error(dependent, error)
             error = self._unload_one(name)
             if error is not None:
-                raise error
+                raise _unload_error(name, error)
             if first_error is not None:
                 raise first_error
 
@@ -547,12 +584,13 @@ class PluginManager:
         error: Optional[BaseException] = None
         try:
             instance.on_unload()
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:
             error = exc
-        self.hooks.unregister_plugin(instance)
-        del self._loaded[name]
-        entry.instance = None
-        entry.enabled = instance.enabled
+        finally:  # after KeyboardInterrupt too: the plugin is unloaded all the same
+            self.hooks.unregister_plugin(instance)
+            del self._loaded[name]
+            entry.instance = None
+            entry.enabled = instance.enabled
         logger.info("unloaded plugin %r", name)
         self._emit(self.EVENT_PLUGIN_UNLOADED, {"plugin_name": name})
         if error is not None:
@@ -567,7 +605,14 @@ class PluginManager:
         """Log a problem, keep it for :meth:`get_problems`, fire the error
         event."""
         logger.error("%s", message)
-        self._problems.append(PluginProblem(name, phase, message, source, error))
+        key = (name, phase, message)
+        known = self._problem_index.get(key)
+        if known is None:  # a repeat is counted, not kept again (bounded list)
+            self._problem_index[key] = known = PluginProblem(name, phase, message, source, error)
+            self._problems.append(known)
+        else:
+            known.count += 1
+            known.source, known.error = source, error
         # The event's phase says what was being done; the problem says why.
         event_phase = "load" if phase in ("dependency", "import", "validation") else phase
         self._emit(self.EVENT_PLUGIN_ERROR, {"plugin_name": name, "error": error or message,
@@ -580,7 +625,8 @@ class PluginManager:
 
     def get_problems(self) -> List[PluginProblem]:
         """Problems reported so far (discovery, conflicts, failed loads),
-        oldest first."""
+        oldest first; a problem reported again is listed once, with its
+        ``count`` raised."""
         return list(self._problems)
 
     def _emit(self, event: str, payload: Dict[str, Any]) -> None:
@@ -768,6 +814,26 @@ def version_of(cls: type, source: PluginSource) -> str:
     if source.kind == "distribution" and source.dist_version:
         return source.dist_version
     return str(getattr(cls, "version", "1.0.0"))
+
+
+def _unload_error(name: str, error: BaseException) -> BaseException:
+    """What :meth:`PluginManager.unload` raises for an ``on_unload`` error:
+    the error itself, but never a ``SystemExit`` (a plugin must not end the
+    host), which becomes a :class:`NitroPluginError` with it as the cause."""
+    if not isinstance(error, SystemExit):
+        return error
+    wrapped = NitroPluginError("plugin %r: on_unload raised SystemExit(%r)"
+                               % (name, error.code))
+    wrapped.__cause__ = error
+    return wrapped
+
+
+def _hook_rows(instance: PluginBase) -> List[Tuple[str, Callable[..., Any], int,
+                                                   Optional[float], bool, bool]]:
+    """The instance's ``@hook`` methods as rows for
+    :meth:`HookRegistry.replace_plugin`."""
+    return [(spec.event, getattr(instance, attr), spec.priority, spec.timeout,
+             spec.async_hook, spec.wrapper) for attr, spec in type(instance).nitro_hook_specs()]
 
 
 def _as_load_error(exc: NitroPluginError) -> PluginLoadError:

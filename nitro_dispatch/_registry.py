@@ -28,6 +28,7 @@ from ._events import replay as replay_history
 from ._modes import specialize
 from ._hooks import HookRecord, is_async_callable, match_pattern
 from ._log import get_logger
+from ._validate import check_event, check_hook
 
 TYPE_CHECKING = False  # typing costs more to import than all of nitro_dispatch
 if TYPE_CHECKING:
@@ -171,20 +172,13 @@ class HookRegistry:
         callable must accept the data as one positional argument
         (:class:`ValidationError` otherwise).  A hook of a historic event is
         called at once with the remembered data, unless ``replay=False``.
-        Returns the new :class:`HookRecord`.
+        Returns the new :class:`HookRecord`.  Bad input (a non-``str`` or
+        empty name, a timeout that is not a finite number in ``(0,
+        TIMEOUT_MAX]``, an async handler for a ``nitro.*`` lifecycle event)
+        raises ``TypeError`` or ``ValueError``; see :mod:`._validate`.
         """
-        if not isinstance(event_name, str) or not event_name:
-            raise TypeError("event name must be a non-empty string, got %r" % (event_name,))
-        if not callable(callback):
-            raise TypeError("hook for %r is not callable: %r" % (event_name, callback))
-        if not isinstance(priority, int) or isinstance(priority, bool):
-            raise TypeError("priority of hook for %r must be an int, got %r"
-                            % (event_name, priority))
-        if timeout is not None and (isinstance(timeout, bool)
-                                    or not isinstance(timeout, (int, float)) or timeout <= 0):
-            raise ValueError("timeout of hook for %r must be a positive number of seconds, "
-                             "got %r" % (event_name, timeout))
         is_async = async_hook or is_async_callable(callback)
+        check_hook(event_name, callback, priority, timeout, is_async)
         admit_hook(self, event_name, callback, plugin, wrapper, timeout, is_async)
         table = self._patterns if "*" in event_name else self._exact
         with self._lock:
@@ -219,6 +213,47 @@ class HookRegistry:
     def unregister_plugin(self, plugin: Any) -> int:
         """Remove every hook owned by ``plugin``; returns how many."""
         return self._remove(lambda r: r.plugin is plugin, None)
+
+    def replace_plugin(self, old: Any, new: Any,
+                       hooks: Iterable[Tuple[str, Callable[..., Any], int, Optional[float],
+                                             bool, bool]]) -> List[HookRecord]:
+        """Remove every hook of ``old`` and register ``hooks`` (``(event,
+        callback, priority, timeout, async_hook, wrapper)``) owned by ``new``,
+        in one
+        step: a trigger sees ``old``'s hooks or ``new``'s, never neither,
+        never both (used by reload).
+
+        Everything happens under the lock, and chains are only built under
+        the lock, so no trigger can build a chain from a half-done swap; a
+        trigger already running keeps the chain it started with.  A new hook
+        of the same method name and event takes the old one's place among
+        equal priorities.  If a hook is refused, nothing changes.  Returns
+        the new records (historic events are not replayed to them here).
+        """
+        records: List[HookRecord] = []
+        with self._lock:
+            places = {(r.event, getattr(r.callback, "__name__", None)): r.seq
+                      for table in (self._exact, self._patterns) for recs in table.values()
+                      for r in recs if r.plugin is old and old is not None}
+            try:
+                for event, callback, priority, timeout, async_hook, wrapper in hooks:
+                    rec = self.register(event, callback, plugin=new, priority=priority,
+                                        timeout=timeout, async_hook=async_hook,
+                                        wrapper=wrapper, replay=False)
+                    rec.seq = places.pop((event, getattr(callback, "__name__", None)), rec.seq)
+                    records.append(rec)
+            except BaseException:
+                self.unregister_plugin(new)
+                raise
+            if old is not None:
+                self.unregister_plugin(old)
+        return records
+
+    def get_tables(self) -> List[List[HookRecord]]:
+        """Every registration list (exact events and patterns), a snapshot."""
+        with self._lock:
+            return [list(recs) for table in (self._exact, self._patterns)
+                    for recs in table.values()]
 
     def remove_record(self, record: HookRecord) -> bool:
         """Remove one registration by its record."""
@@ -273,7 +308,7 @@ class HookRegistry:
     def get_hooks(self, event_name: str) -> List[HookRecord]:
         """Every hook that matches ``event_name`` (wildcards included), in
         the order they run, enabled or not."""
-        return list(self._plan(event_name).all)
+        return list(self._plan(check_event(event_name)).all)
 
     def get_all_events(self) -> List[str]:
         """Every event name and pattern with at least one hook."""
@@ -359,7 +394,7 @@ class HookRegistry:
     def _sync_chain(self, event: str) -> Optional[_Chain]:
         """Prepare ``trigger``: warn once per async hook it skips, and file
         the fast chain (if any) where the hot loop looks first."""
-        plan = self._plan(event)
+        plan = self._plans.get(event) or self._build(check_event(event))
         skipped = [r for r in plan.live if r.is_async and not r.warned]
         with self._lock:
             for rec in skipped:
@@ -403,7 +438,7 @@ class HookRegistry:
 
     async def trigger_async(self, event_name: str, data: Any = None) -> Any:
         """Run the chain, awaiting async hooks and calling sync ones directly."""
-        plan = self._plans.get(event_name) or self._build(event_name)
+        plan = self._plans.get(event_name) or self._build(check_event(event_name))
         afns = plan.afast
         if afns is not None:  # only async hooks: the awaited loop
             for afn in afns:
@@ -464,6 +499,8 @@ class HookRegistry:
             while True:
                 try:
                     result = await self._call_async(rec, event, current)
+                except _Raised as raised:  # the hook's own error, unwrapped
+                    rec, current = steps.throw(raised.error)
                 except BaseException as exc:
                     rec, current = steps.throw(exc)
                 else:
@@ -535,15 +572,25 @@ class HookRegistry:
         raise self._timeout_error(rec, event, sync=True)
 
     async def _call_async(self, rec: HookRecord, event: str, data: Any) -> Any:
+        """Call one hook of ``trigger_async``'s general runner.
+
+        What the hook raises, when it could be mistaken on the way out (a
+        ``StopIteration`` leaving a coroutine becomes ``RuntimeError``; a
+        ``TimeoutError`` would look like our timeout), comes wrapped in
+        :class:`_Raised` for the driver to unwrap.
+        """
         if rec.timeout is None:
             if rec.is_async:
                 return await rec.callback(data)
-            return rec.callback(data)
+            try:
+                return rec.callback(data)
+            except StopIteration as exc:
+                raise _Raised(exc) from None
         import asyncio
 
         if rec.is_async:
             try:
-                return await asyncio.wait_for(rec.callback(data), rec.timeout)
+                return await asyncio.wait_for(_own_errors(rec.callback(data)), rec.timeout)
             except asyncio.TimeoutError:
                 raise self._timeout_error(rec, event, sync=False) from None
         # A sync hook with a timeout: run it on the shared pool, await its end.
@@ -554,12 +601,8 @@ class HookRegistry:
 
         def settle(job: Job) -> None:
             def apply() -> None:
-                if future.done():
-                    return
-                if job.error is not None:
-                    future.set_exception(job.error)
-                else:
-                    future.set_result(job.value)
+                if not future.done():  # the job itself: a future refuses StopIteration
+                    future.set_result(job)
             try:
                 loop.call_soon_threadsafe(apply)
             except RuntimeError:  # the loop closed while the hook ran
@@ -571,9 +614,12 @@ class HookRegistry:
             raise HookTimeoutError("%s for event %r not started: %s" % (rec.label, event, exc),
                                    event, rec.plugin_name, rec.timeout) from None
         try:
-            return await asyncio.wait_for(future, rec.timeout)
+            job = await asyncio.wait_for(future, rec.timeout)
         except asyncio.TimeoutError:
             raise self._timeout_error(rec, event, sync=True) from None
+        if job.error is not None:
+            raise _Raised(job.error)
+        return job.value
 
     @staticmethod
     def _timeout_error(rec: HookRecord, event: str, sync: bool) -> HookTimeoutError:
@@ -671,6 +717,25 @@ class HookRegistry:
         if errors:
             logger.warning("event %r: %d hook error(s) collected", errors[0]["event"],
                            len(errors))
+
+
+class _Raised(Exception):
+    """Carries a hook's own error out of :meth:`HookRegistry._call_async`."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(error)
+        self.error = error
+
+
+async def _own_errors(awaitable: Any) -> Any:
+    """Await a hook's coroutine under ``wait_for``: a ``TimeoutError`` the
+    hook raises itself comes out wrapped, so only ours reads as a timeout."""
+    import asyncio
+
+    try:
+        return await awaitable
+    except asyncio.TimeoutError as exc:
+        raise _Raised(exc) from None
 
 
 def _order(rec: HookRecord) -> Tuple[int, int]:

@@ -16,9 +16,9 @@ from ._plugin import PluginBase, class_plugin_name, parse_dependencies, validate
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Optional, Tuple, Type
+    from typing import List, Optional, Tuple, Type
 
-    from ._manager import PluginManager  # noqa: F401
+    from ._manager import PluginManager, _Entry  # noqa: F401
 
 __all__ = ["reload_plugin"]
 
@@ -45,6 +45,11 @@ def reload_plugin(manager: "PluginManager", name: str) -> PluginBase:
         old_version, old_requires = entry.version, entry.requires
         module_name = old_cls.__module__
         path = entry.source.path if entry.source.kind == "dropin" else None
+        where = path or "module " + module_name
+
+        def restore() -> None:
+            entry.cls, entry.version, entry.requires = old_cls, old_version, old_requires
+
         try:
             module, new_cls = reimport(manager, name, module_name, path)
             entry.cls, entry.version = new_cls, version_of(new_cls, entry.source)
@@ -54,43 +59,130 @@ def reload_plugin(manager: "PluginManager", name: str) -> PluginBase:
             if name in failures:
                 raise failures[name]
             check_dependents_accept(manager, name, entry.version)
-        except Exception as exc:
-            entry.cls, entry.version, entry.requires = old_cls, old_version, old_requires
+            for dep in order:  # new dependencies of the new code
+                if dep != name and dep not in manager._loaded:
+                    manager._load_one(manager._entries[dep])
+        except BaseException as exc:  # sys.exit() in the new source included
+            restore()
+            if not isinstance(exc, (Exception, SystemExit)):
+                raise  # KeyboardInterrupt: the old version is in service; go on up
             reason = str(exc) if isinstance(exc, NitroPluginError) else "%s: %s" % (
                 type(exc).__name__, exc)
             error = PluginLoadError("plugin %r could not be reloaded from %s: %s"
-                                    % (name, path or "module " + module_name, reason))
+                                    % (name, where, reason))
             manager._report(name, "reload", "%s; the previous version stays in service"
                             % (error,), entry.source, exc)
             raise error from exc
-        for dep in order:  # new dependencies of the new code
-            if dep != name and dep not in manager._loaded:
-                manager._load_one(manager._entries[dep])
         old = entry.instance
-        dependents = manager._dependents(name) if old is not None else []
-        for dependent in dependents:
-            manager._unload_one(dependent)
-        if old is not None:
-            manager._unload_one(name)
-        try:
-            instance = manager._load_one(entry)
+        if old is None:
+            try:
+                instance = manager._load_one(entry)
+            except BaseException as exc:
+                restore()
+                if isinstance(exc, PluginLoadError):
+                    raise _reload_failed(manager, name, entry, exc) from (exc.__cause__ or exc)
+                raise
             install_module(module)
             return instance
-        except PluginLoadError as exc:
-            entry.cls, entry.version, entry.requires = old_cls, old_version, old_requires
-            if old is not None:
-                old.enabled = entry.enabled
-                manager._attach(entry, old)  # the previous version, back in service
-            manager._report(name, "reload", "plugin %r: reload failed, the previous "
-                            "version stays in service: %s" % (name, exc), entry.source, exc)
-            raise PluginLoadError("plugin %r could not be reloaded: %s"
-                                  % (name, exc)) from (exc.__cause__ or exc)
+        # The old instances leave (on_unload, dependents first) while their
+        # hooks still serve; then each new instance's hooks take the place
+        # of the old one's in one step (a concurrent trigger runs either),
+        # the plugin first, then its dependents in load order.
+        dependents = manager._dependents(name)
+        retired: List[str] = []  # the dependents to renew, whatever happens
+        try:
+            for dependent in dependents:
+                retire(manager, dependent)
+                retired.append(dependent)
+            retire(manager, name)
+            try:
+                instance = manager._load_one(entry, replacing=old)
+            except BaseException as exc:
+                restore()  # _load_one left the old hooks in service
+                comeback = reinstate(manager, name, old)
+                if isinstance(exc, PluginLoadError):
+                    comeback = comeback or _reload_failed(manager, name, entry, exc)
+                    raise comeback from (exc.__cause__ or exc)
+                raise
+            install_module(module)
+            return instance
         finally:
-            for dependent in reversed(dependents):
-                try:
-                    manager._load_one(manager._entries[dependent])
-                except PluginLoadError:
-                    pass  # reported by _load_one
+            for dependent in reversed(retired):
+                renew(manager, dependent)
+
+
+def _reload_failed(manager: "PluginManager", name: str, entry: "_Entry",
+                   exc: PluginLoadError) -> PluginLoadError:
+    manager._report(name, "reload", "plugin %r: reload failed, the previous "
+                    "version stays in service: %s" % (name, exc), entry.source, exc)
+    return PluginLoadError("plugin %r could not be reloaded: %s" % (name, exc))
+
+
+def retire(manager: "PluginManager", name: str) -> None:
+    """Run the loaded plugin's ``on_unload`` (its hooks stay for now); an
+    error or ``SystemExit`` there is reported, and the reload goes on."""
+    entry = manager._entries[name]
+    instance = entry.instance
+    if instance is None:
+        return
+    entry.enabled = instance.enabled  # the wanted state, for the new instance
+    try:
+        instance.on_unload()
+    except (Exception, SystemExit) as exc:
+        manager._report(name, "unload", "plugin %r: on_unload raised %s: %s"
+                        % (name, type(exc).__name__, exc), entry.source, exc)
+
+
+def reinstate(manager: "PluginManager", name: str,
+              old: PluginBase) -> Optional[PluginLoadError]:
+    """Bring ``old`` (retired, its hooks back in service) back to life by
+    running its ``on_load`` again.  If that fails, ``old`` is unloaded and
+    the error returned (``KeyboardInterrupt`` propagates, after unloading)."""
+    entry = manager._entries[name]
+    old.enabled = entry.enabled
+    try:
+        old.on_load()
+    except BaseException as exc:
+        manager.hooks.unregister_plugin(old)
+        manager._loaded.pop(name, None)
+        entry.instance = None
+        manager._emit(manager.EVENT_PLUGIN_UNLOADED, {"plugin_name": name})
+        if not isinstance(exc, (Exception, SystemExit)):
+            raise
+        error = PluginLoadError("plugin %r: the previous version could not be put back "
+                                "either (%s: %s); it is unloaded" % (name, type(exc).__name__,
+                                                                     exc))
+        manager._report(name, "reload", str(error), entry.source, exc)
+        return error
+    # on_load ran again, so historic events are replayed again, as at a load.
+    from ._events import replay
+
+    replay(manager.hooks, [rec for recs in manager.hooks.get_tables() for rec in recs
+                           if rec.plugin is old])
+    return None
+
+
+def renew(manager: "PluginManager", name: str) -> None:
+    """Replace a retired dependent by a new instance of its class, hooks
+    swapped in one step; if that fails (reported), the dependent is
+    unloaded."""
+    entry = manager._entries[name]
+    old = entry.instance
+    if old is None:
+        return
+    try:
+        manager._load_one(entry, replacing=old)
+    except PluginLoadError:
+        # Reported by _load_one; the old instance already left (on_unload).
+        manager.hooks.unregister_plugin(old)
+        manager._loaded.pop(name, None)
+        entry.instance = None
+        manager._emit(manager.EVENT_PLUGIN_UNLOADED, {"plugin_name": name})
+    except BaseException:
+        manager.hooks.unregister_plugin(old)
+        manager._loaded.pop(name, None)
+        entry.instance = None
+        raise
 
 
 def check_dependents_accept(manager: "PluginManager", name: str, version: Optional[str]) -> None:

@@ -90,67 +90,99 @@ def resolve(nodes: Sequence[Node], broken: Optional[Dict[str, str]] = None
         edges[node.name] = deps
 
     for cycle in _cycles([n.name for n in nodes], edges):
-        text = " -> ".join(cycle)
+        text = " -> ".join(cycle) if len(cycle) <= 12 else "%s -> ... (%d plugins) -> %s" % (
+            " -> ".join(cycle[:5]), len(cycle) - 1, " -> ".join(cycle[-5:]))
         for name in cycle[:-1]:
             failures.setdefault(name, DependencyError("plugin %r is in a dependency cycle: %s"
                                                       % (name, text)))
 
-    # Whoever requires a failed or broken plugin fails too, transitively.
+    # Whoever requires a failed or broken plugin fails too, transitively:
+    # a walk over the reversed edges from every failure (no recursion, each
+    # edge once).  A message quotes the reason of the plugin it requires,
+    # but past the first level only down to the root failure's direct
+    # dependent, so a long chain does not make ever longer messages.
     reasons = {name: str(err) for name, err in failures.items()}
     reasons.update(broken)
-    changed = True
-    while changed:
-        changed = False
-        for node in nodes:
-            if node.name in reasons:
+    roots = set(reasons)
+    dependents: Dict[str, List[Tuple[str, str]]] = {}
+    for node in nodes:
+        for dep, req in edges.get(node.name, ()):
+            dependents.setdefault(dep, []).append((node.name, req))
+    todo = list(reasons)
+    while todo:
+        dep = todo.pop()
+        for name, req in dependents.get(dep, ()):
+            if name in reasons:
                 continue
-            for dep, req in edges.get(node.name, ()):
-                if dep in reasons:
-                    failures[node.name] = DependencyError(
-                        "plugin %r requires %r, which cannot load: %s"
-                        % (node.name, req, reasons[dep]))
-                    reasons[node.name] = str(failures[node.name])
-                    changed = True
-                    break
+            failures[name] = DependencyError("plugin %r requires %r, which cannot load: %s"
+                                             % (name, req, reasons[dep]))
+            reasons[name] = str(failures[name]) if dep in roots else reasons[dep]
+            todo.append(name)
+    return _order([n.name for n in nodes if n.name not in failures], edges), failures
 
-    order: List[str] = []
-    placed = set()
-    pending = [n.name for n in nodes if n.name not in failures]
-    while pending:
-        progress = False
-        for name in list(pending):
-            if all(dep in placed for dep, _ in edges.get(name, ())):
-                order.append(name)
-                placed.add(name)
-                pending.remove(name)
-                progress = True
-        if not progress:  # unreachable: cycles were failed above
-            for name in pending:
-                failures[name] = DependencyError("plugin %r cannot be ordered" % (name,))
-            break
-    return order, failures
+
+def _order(names: List[str], edges: Dict[str, List[Tuple[str, str]]]) -> List[str]:
+    """``names`` with each after everything it requires, otherwise in the
+    given order: the order of repeated passes over ``names`` that each
+    place every name whose requirements are placed, in linear time.
+
+    A name's pass is the latest pass of its requirements, one later for a
+    requirement that comes after it in ``names``; the result is sorted by
+    (pass, position).  Requirements are handled before their dependents by
+    an explicit stack (no recursion).  Every requirement of ``names`` must
+    be in ``names`` (the others have failed).
+    """
+    position = {name: i for i, name in enumerate(names)}
+    passes: Dict[str, int] = {}
+    for start in names:
+        if start in passes:
+            continue
+        stack = [start]
+        while stack:
+            name = stack[-1]
+            if name in passes:
+                stack.pop()
+                continue
+            waiting = [dep for dep, _ in edges.get(name, ()) if dep not in passes]
+            if waiting:
+                stack.extend(waiting)  # cycles were failed, so this ends
+                continue
+            stack.pop()
+            here = position[name]
+            passes[name] = max([passes[dep] + (position[dep] > here)
+                                for dep, _ in edges.get(name, ())] or [1])
+    return sorted(names, key=lambda name: (passes[name], position[name]))
 
 
 def _cycles(names: List[str], edges: Dict[str, List[Tuple[str, str]]]) -> List[List[str]]:
-    """Each elementary cycle found by depth-first search, as a closed path."""
+    """Each elementary cycle found by depth-first search, as a closed path
+    (an explicit stack, so no recursion limit)."""
     found: List[List[str]] = []
-    state: Dict[str, int] = {}  # 1 on the stack, 2 finished
-    stack: List[str] = []
-
-    def visit(name: str) -> None:
-        state[name] = 1
-        stack.append(name)
-        for dep, _ in edges.get(name, ()):
-            if dep not in edges:
-                continue
-            if state.get(dep) == 1:
-                found.append(stack[stack.index(dep):] + [dep])
-            elif dep not in state:
-                visit(dep)
-        stack.pop()
-        state[name] = 2
-
-    for name in names:
-        if name not in state:
-            visit(name)
+    state: Dict[str, int] = {}  # 1 on the path, 2 finished
+    path: List[str] = []
+    on_path: Dict[str, int] = {}  # name -> index in path
+    for start in names:
+        if start in state:
+            continue
+        state[start] = 1
+        on_path[start] = 0
+        path.append(start)
+        work = [iter(edges.get(start, ()))]
+        while work:
+            for dep, _ in work[-1]:
+                if dep not in edges:
+                    continue
+                if state.get(dep) == 1:
+                    found.append(path[on_path[dep]:] + [dep])
+                elif dep not in state:
+                    state[dep] = 1
+                    on_path[dep] = len(path)
+                    path.append(dep)
+                    work.append(iter(edges.get(dep, ())))
+                    break
+            else:
+                work.pop()
+                done = path.pop()
+                del on_path[done]
+                state[done] = 2
     return found

@@ -55,21 +55,27 @@ class PluginSource:
 class PluginProblem:
     """Something that keeps a plugin from loading, in one line a person can
     act on.  ``phase``: "discovery", "conflict", "import", "validation",
-    "dependency", "load", "unload" or "reload"."""
+    "dependency", "load", "unload" or "reload".
 
-    __slots__ = ("plugin", "phase", "message", "source", "error")
+    ``count`` is how many times the same problem (same plugin, phase and
+    message) was reported; a manager keeps one record per problem, with
+    ``error`` the latest occurrence's, so repeats never grow its list."""
+
+    __slots__ = ("plugin", "phase", "message", "source", "error", "count")
 
     def __init__(self, plugin: Optional[str], phase: str, message: str,
                  source: Optional[PluginSource] = None,
-                 error: Optional[BaseException] = None) -> None:
+                 error: Optional[BaseException] = None, count: int = 1) -> None:
         self.plugin = plugin
         self.phase = phase
         self.message = message
         self.source = source
         self.error = error
+        self.count = count
 
     def __str__(self) -> str:
         return self.message
 
     def __repr__(self) -> str:
-        return "PluginProblem(%r, %r, %r)" % (self.plugin, self.phase, self.message)
+        more = ", count=%d" % (self.count,) if self.count != 1 else ""
+        return "PluginProblem(%r, %r, %r%s)" % (self.plugin, self.phase, self.message, more)
