@@ -34,7 +34,7 @@ class _Entry:
     from, and its instance while loaded."""
 
     __slots__ = ("name", "cls", "loader", "source", "version", "instance", "enabled",
-                 "requires")
+                 "requires", "validate")
 
     def __init__(self, name: str, cls: Optional[Type[PluginBase]],
                  loader: Optional[Callable[[], Any]], source: PluginSource) -> None:
@@ -46,6 +46,7 @@ class _Entry:
         self.instance: Optional[PluginBase] = None
         self.enabled = True  # wanted state, kept across unload/load and reload
         self.requires: List[str] = []  # names of plugins this one needs while loaded
+        self.validate = True  # False: register(cls, validate=False) skipped the checks
 
 
 class PluginManager:
@@ -112,21 +113,22 @@ class PluginManager:
 
     # -- registration ---------------------------------------------------
 
-    def register(self, plugin_class: Type[PluginBase], *,
+    def register(self, plugin_class: Type[PluginBase], validate: bool = True, *,
                  source: Optional[PluginSource] = None) -> str:
         """Register a :class:`PluginBase` subclass; returns its name.
 
         The class is not instantiated.  The same class again logs a warning;
         another class under a taken name raises
         :class:`PluginRegistrationError`, as does anything that is not a
-        plugin class.  Invalid metadata raises :class:`ValidationError`.
+        plugin class.  Invalid metadata raises :class:`ValidationError`;
+        ``validate=False`` skips those checks for this class (on reload too).
         """
         if not (isinstance(plugin_class, type) and issubclass(plugin_class, PluginBase)
                 and plugin_class is not PluginBase):
             raise PluginRegistrationError("cannot register %r: not a subclass of PluginBase"
                                           % (plugin_class,))
         name = class_plugin_name(plugin_class)
-        if self.validate_metadata:
+        if self.validate_metadata and validate:
             validate_plugin_class(plugin_class, name)
         if source is None:
             source = PluginSource("class", module=plugin_class.__module__,
@@ -143,6 +145,7 @@ class PluginManager:
                     % (name, existing.source.describe(), source.describe()))
             entry = _Entry(name, plugin_class, None, source)
             entry.version = version_of(plugin_class, source)
+            entry.validate = bool(validate)
             self._entries[name] = entry
         logger.info("registered plugin %r %s from %s", name, entry.version, source.describe())
         self._emit(self.EVENT_PLUGIN_REGISTERED, {"plugin_name": name,
@@ -393,7 +396,6 @@ class PluginManager:
             if error is exc:
                 raise
             raise error from exc
-        instance.__dict__["_nitro_manager"] = self
         if entry.version and "version" not in instance.__dict__ and \
                 entry.version != cls.version:
             instance.version = entry.version  # inherited from the distribution
@@ -405,14 +407,19 @@ class PluginManager:
         """Register the instance's hooks and run ``on_load``; on failure
         detach everything again and raise :class:`PluginLoadError`."""
         name = entry.name
+        instance.__dict__["_nitro_manager"] = self
         try:
             for attr, spec in type(instance).nitro_hook_specs():
                 self.hooks.register(spec.event, getattr(instance, attr), plugin=instance,
                                     priority=spec.priority, timeout=spec.timeout,
                                     async_hook=spec.async_hook)
+            for event, callback, priority, timeout in instance.nitro_pending_hooks():
+                self.hooks.register(event, callback, plugin=instance, priority=priority,
+                                    timeout=timeout)  # registered before load (1.x)
             instance.on_load()
         except Exception as exc:
             self.hooks.unregister_plugin(instance)
+            _out_of_service(instance)
             error = PluginLoadError("plugin %r failed to load: %s: %s"
                                     % (name, type(exc).__name__, exc))
             self._report(name, "load", str(error), entry.source, exc)
@@ -543,6 +550,7 @@ class PluginManager:
         del self._loaded[name]
         entry.instance = None
         entry.enabled = instance.enabled
+        _out_of_service(instance)
         logger.info("unloaded plugin %r", name)
         self._emit(self.EVENT_PLUGIN_UNLOADED, {"plugin_name": name})
         if error is not None:
@@ -717,6 +725,12 @@ def version_of(cls: type, source: PluginSource) -> str:
     if source.kind == "distribution" and source.dist_version:
         return source.dist_version
     return str(getattr(cls, "version", "1.0.0"))
+
+
+def _out_of_service(instance: PluginBase) -> None:
+    """An instance no longer loaded: no manager, ``enabled == False`` (1.x)."""
+    instance.__dict__.pop("_nitro_manager", None)
+    instance.enabled = False
 
 
 def _as_load_error(exc: NitroPluginError) -> PluginLoadError:
