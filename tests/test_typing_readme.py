@@ -52,3 +52,17 @@ def test_mypy_check_catches_a_type_error_in_the_examples(tmp_path: Path) -> None
 def textwrap_block(*lines: str) -> str:
     return "\n\nfrom nitro_dispatch import PluginManager, list_installed_plugins\n" + \
         "".join(lines)
+
+
+def test_every_public_name_has_a_real_type_for_mypy(tmp_path: Path) -> None:
+    # A name served only by the module's __getattr__ would be "object".
+    import nitro_dispatch
+
+    names = sorted(nitro_dispatch.__all__)
+    source = "import nitro_dispatch\n" + "".join(
+        "reveal_type(nitro_dispatch.%s)\n" % name for name in names)
+    proc = run_mypy(tmp_path, source)
+    revealed = [line for line in proc.stdout.splitlines() if "Revealed type is" in line]
+    assert len(revealed) == len(names), proc.stdout
+    assert [line for line in revealed if line.endswith(('"object"', '"builtins.object"'))] == []
+    assert proc.returncode == 0, proc.stdout  # reveal_type notes only, no errors
