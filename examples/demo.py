@@ -8,10 +8,17 @@ and triggers events.  Then it runs the ``nitro-dispatch`` command of that
 environment.  Needs only Python and pip (and PyPI for ``packaging`` and
 setuptools); the environment is deleted afterwards unless ``--keep`` is
 given.
+
+The source trees are copied into the temporary directory and built there,
+so no ``build/`` or ``*.egg-info`` is left in the repository or in
+``sample_plugins/``.  The installs need no newer nitro-dispatch from an
+index: the sample plugins require ``nitro-dispatch>=1.3``, which this very
+repository provides in the same pip call.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import shutil
 import subprocess
@@ -19,10 +26,43 @@ import sys
 import tempfile
 import venv
 from pathlib import Path
-from typing import List
+from typing import List, Optional
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = sorted(p for p in (ROOT / "sample_plugins").iterdir() if (p / "pyproject.toml").exists())
+# What building nitro_dispatch needs, copied out of the work tree first.
+PROJECT_FILES = ["pyproject.toml", "README.md", "LICENSE", "setup.cfg", "nitro_dispatch"]
+_NOT_COPIED = shutil.ignore_patterns("__pycache__", "*.pyc", "build", "dist", "*.egg-info")
+
+
+def copy_sources(dest: Path) -> List[Path]:
+    """Copy nitro_dispatch and the sample plugins into ``dest``, where pip
+    builds them (so nothing is written into the repository); return the
+    copies, nitro_dispatch first."""
+    project = dest / "nitro-dispatch"
+    project.mkdir(parents=True)
+    for name in PROJECT_FILES:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, project / name, ignore=_NOT_COPIED)
+        elif source.exists():
+            shutil.copy2(source, project / name)
+    copies = [project]
+    for sample in SAMPLES:
+        copies.append(Path(shutil.copytree(sample, dest / sample.name, ignore=_NOT_COPIED)))
+    return copies
+
+
+def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python examples/demo.py",
+        description="Create a fresh virtual environment, pip-install nitro_dispatch and the "
+                    "sample plugin distributions of sample_plugins/ into it, run an "
+                    "application that lists, loads and triggers them, then the "
+                    "nitro-dispatch command's list, check and info.")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the virtual environment afterwards and print where it is")
+    return parser.parse_args(argv)
 
 
 def run(args: List[str], title: str) -> None:
@@ -31,8 +71,8 @@ def run(args: List[str], title: str) -> None:
     subprocess.run(args, check=True)
 
 
-def main() -> int:
-    keep = "--keep" in sys.argv[1:]
+def main(argv: Optional[List[str]] = None) -> int:
+    keep = parse_args(argv).keep
     home = Path(tempfile.mkdtemp(prefix="nitro-demo-"))
     try:
         print("Creating a virtual environment in %s ..." % home, flush=True)
@@ -41,8 +81,9 @@ def main() -> int:
         python = str(bindir / "python")
         print("Installing nitro-dispatch and %d sample distributions: %s"
               % (len(SAMPLES), ", ".join(p.name for p in SAMPLES)), flush=True)
-        subprocess.run([python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                        str(ROOT)] + [str(p) for p in SAMPLES], check=True)
+        sources = copy_sources(home / "src")
+        subprocess.run([python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+                       + [str(p) for p in sources], check=True)
         run([python, str(ROOT / "examples" / "demo_app.py")], "the application")
         cli = str(bindir / "nitro-dispatch")
         run([cli, "list"], "what is installed, without importing it")

@@ -16,6 +16,10 @@ from ._plugin import PluginBase
 from ._registry import HookRegistry, HookTrace
 from ._source import PluginProblem, PluginSource
 
+TYPE_CHECKING = False  # typing costs more to import than all of nitro_dispatch
+if TYPE_CHECKING:  # for type checkers; at run time, __getattr__ below imports them
+    from ._distributions import InstalledPlugin, list_installed_plugins
+
 __version__ = "1.3.0"
 
 __all__ = [

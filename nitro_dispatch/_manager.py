@@ -36,7 +36,7 @@ class _Entry:
     from, and its instance while loaded."""
 
     __slots__ = ("name", "cls", "loader", "source", "version", "instance", "enabled",
-                 "requires")
+                 "requires", "validate")
 
     def __init__(self, name: str, cls: Optional[Type[PluginBase]],
                  loader: Optional[Callable[[], Any]], source: PluginSource) -> None:
@@ -48,6 +48,7 @@ class _Entry:
         self.instance: Optional[PluginBase] = None
         self.enabled = True  # wanted state, kept across unload/load and reload
         self.requires: List[str] = []  # names of plugins this one needs while loaded
+        self.validate = True  # False: register(cls, validate=False) skipped the checks
 
 
 class PluginManager:
@@ -117,21 +118,22 @@ class PluginManager:
 
     # -- registration ---------------------------------------------------
 
-    def register(self, plugin_class: Type[PluginBase], *,
+    def register(self, plugin_class: Type[PluginBase], validate: bool = True, *,
                  source: Optional[PluginSource] = None) -> str:
         """Register a :class:`PluginBase` subclass; returns its name.
 
         The class is not instantiated.  The same class again logs a warning;
         another class under a taken name raises
         :class:`PluginRegistrationError`, as does anything that is not a
-        plugin class.  Invalid metadata raises :class:`ValidationError`.
+        plugin class.  Invalid metadata raises :class:`ValidationError`;
+        ``validate=False`` skips those checks for this class (on reload too).
         """
         if not (isinstance(plugin_class, type) and issubclass(plugin_class, PluginBase)
                 and plugin_class is not PluginBase):
             raise PluginRegistrationError("cannot register %r: not a subclass of PluginBase"
                                           % (plugin_class,))
         name = class_plugin_name(plugin_class)
-        if self.validate_metadata:
+        if self.validate_metadata and validate:
             validate_plugin_class(plugin_class, name)
         if source is None:
             source = PluginSource("class", module=plugin_class.__module__,
@@ -148,6 +150,7 @@ class PluginManager:
                     % (name, existing.source.describe(), source.describe()))
             entry = _Entry(name, plugin_class, None, source)
             entry.version = version_of(plugin_class, source)
+            entry.validate = bool(validate)
             self._entries[name] = entry
         logger.info("registered plugin %r %s from %s", name, entry.version, source.describe())
         self._emit(self.EVENT_PLUGIN_REGISTERED, {"plugin_name": name,
@@ -413,7 +416,6 @@ class PluginManager:
             if error is exc:
                 raise
             raise error from exc
-        instance.__dict__["_nitro_manager"] = self
         if entry.version and "version" not in instance.__dict__ and \
                 entry.version != cls.version:
             instance.version = entry.version  # inherited from the distribution
@@ -436,6 +438,7 @@ class PluginManager:
         """
         name = entry.name
         records: List[HookRecord] = []
+        instance.__dict__["_nitro_manager"] = self
         try:
             admit_plugin_hooks(self.hooks, instance)  # all checks first: all hooks or none
             hooks = _hook_rows(instance)
@@ -452,6 +455,7 @@ class PluginManager:
                 self.hooks.unregister_plugin(instance)
             else:
                 self.hooks.replace_plugin(instance, replacing, _hook_rows(replacing))
+            out_of_service(instance)
             if not isinstance(exc, (Exception, SystemExit)):
                 raise
             error = PluginLoadError("plugin %r failed to load: %s: %s"
@@ -461,6 +465,7 @@ class PluginManager:
         entry.instance = instance
         self._loaded[name] = instance  # a replaced plugin keeps its place
         if replacing is not None:
+            out_of_service(replacing)
             logger.info("unloaded plugin %r %s", name, replacing.version)
             self._emit(self.EVENT_PLUGIN_UNLOADED, {"plugin_name": name})
         logger.info("loaded plugin %r %s", name, instance.version)
@@ -591,6 +596,7 @@ class PluginManager:
             del self._loaded[name]
             entry.instance = None
             entry.enabled = instance.enabled
+            out_of_service(instance)
         logger.info("unloaded plugin %r", name)
         self._emit(self.EVENT_PLUGIN_UNLOADED, {"plugin_name": name})
         if error is not None:
@@ -830,10 +836,19 @@ def _unload_error(name: str, error: BaseException) -> BaseException:
 
 def _hook_rows(instance: PluginBase) -> List[Tuple[str, Callable[..., Any], int,
                                                    Optional[float], bool, bool]]:
-    """The instance's ``@hook`` methods as rows for
-    :meth:`HookRegistry.replace_plugin`."""
-    return [(spec.event, getattr(instance, attr), spec.priority, spec.timeout,
+    """The instance's ``@hook`` methods, then the hooks it registered before
+    it was loaded (1.x), as rows for :meth:`HookRegistry.replace_plugin`."""
+    rows = [(spec.event, getattr(instance, attr), spec.priority, spec.timeout,
              spec.async_hook, spec.wrapper) for attr, spec in type(instance).nitro_hook_specs()]
+    rows += [(event, callback, priority, timeout, False, wrapper)
+             for event, callback, priority, timeout, wrapper in instance.nitro_pending_hooks()]
+    return rows
+
+
+def out_of_service(instance: PluginBase) -> None:
+    """An instance no longer loaded: no manager, ``enabled == False`` (1.x)."""
+    instance.__dict__.pop("_nitro_manager", None)
+    instance.enabled = False
 
 
 def _as_load_error(exc: NitroPluginError) -> PluginLoadError:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 
-from ._errors import NitroPluginError, ValidationError
+from ._errors import ValidationError
 from ._hooks import HookSpec
 
 TYPE_CHECKING = False  # typing costs more to import than all of nitro_dispatch
@@ -34,7 +34,15 @@ class PluginBase:
 
     ``enabled`` may be set directly: ``plugin.enabled = False`` skips the
     plugin's hooks from the next trigger on, in every registry that holds
-    them, exactly like ``manager.disable_plugin(name)``.
+    them, exactly like ``manager.disable_plugin(name)``.  An instance that
+    is not in service (not loaded by a manager, or unloaded, and whose hooks
+    no registry holds) reports ``enabled == False``, as in 1.x; the manager
+    keeps the wanted state itself, across unload/load and reload.
+
+    Before the plugin is loaded (in ``__init__``, say), ``register_hook``
+    keeps the hook and the manager attaches it at load (and detaches it at
+    unload); ``trigger`` returns ``data`` unchanged and ``get_config``
+    returns the default.
 
     >>> from nitro_dispatch import hook
     >>> class Greeter(PluginBase):
@@ -55,10 +63,14 @@ class PluginBase:
     _nitro_auto_name = True
     _nitro_hookspecs: Tuple[Tuple[str, HookSpec], ...] = ()
     _nitro_default_enabled = True
+    _nitro_empty_name = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         own_name = cls.__dict__.get("name")
+        # ``name = ""`` written on the class is invalid (1.x); only a class
+        # that leaves ``name`` unset takes its class name.
+        cls._nitro_empty_name = own_name == ""
         if own_name is None or own_name == "":
             if cls._nitro_auto_name:  # no explicit name anywhere above
                 cls.name = cls.__name__
@@ -75,8 +87,12 @@ class PluginBase:
 
     @property
     def enabled(self) -> bool:
-        """Whether this plugin's hooks run."""
-        return bool(self.__dict__.get("_nitro_enabled", self._nitro_default_enabled))
+        """Whether this plugin's hooks run; ``False`` while not in service."""
+        state = self.__dict__
+        value = state.get("_nitro_enabled")
+        if value is None:  # never set: in service once a registry holds our hooks
+            return bool(self._nitro_default_enabled and state.get("_nitro_watchers"))
+        return bool(value)
 
     @enabled.setter
     def enabled(self, value: bool) -> None:
@@ -91,7 +107,8 @@ class PluginBase:
 
     @property
     def manager(self) -> Optional["PluginManager"]:
-        """The manager that loaded this plugin, or ``None``."""
+        """The manager that loaded this plugin, or ``None`` (before it is
+        loaded and after it is unloaded)."""
         return self.__dict__.get("_nitro_manager")
 
     @classmethod
@@ -112,27 +129,45 @@ class PluginBase:
 
     # -- working with the manager -----------------------------------------
 
-    def _require_manager(self) -> "PluginManager":
-        manager = self.manager
-        if manager is None:
-            raise NitroPluginError("plugin %r is not loaded by a PluginManager" % (self.name,))
-        return manager
-
     def register_hook(self, event_name: str, callback: Callable[..., Any], priority: int = 50,
                       timeout: Optional[float] = None, *, wrapper: bool = False) -> Any:
         """Attach ``callback`` as a hook owned by this plugin; it is detached
-        when the plugin unloads."""
-        return self._require_manager().register_hook(event_name, callback, plugin=self,
-                                                     priority=priority, timeout=timeout,
-                                                     wrapper=wrapper)
+        when the plugin unloads.  Returns its :class:`HookRecord`.
+
+        Before the plugin is loaded (``__init__``), the hook is kept and
+        attached at every load of this instance; ``None`` is returned."""
+        manager = self.manager
+        if manager is None:
+            pending: List[Tuple[str, Callable[..., Any], int, Optional[float], bool]] = \
+                self.__dict__.setdefault("_nitro_pending", [])
+            pending.append((event_name, callback, priority, timeout, wrapper))
+            return None
+        return manager.register_hook(event_name, callback, plugin=self, priority=priority,
+                                     timeout=timeout, wrapper=wrapper)
 
     def unregister_hook(self, event_name: str, callback: Callable[..., Any]) -> None:
-        """Detach a hook this plugin attached."""
-        self._require_manager().unregister_hook(event_name, callback, plugin=self)
+        """Detach a hook this plugin attached (or forget one kept for load)."""
+        manager = self.manager
+        if manager is None:
+            pending = self.__dict__.get("_nitro_pending", [])
+            pending[:] = [p for p in pending if p[0] != event_name
+                          or not (p[1] is callback or p[1] == callback)]
+            return
+        manager.unregister_hook(event_name, callback, plugin=self)
+
+    def nitro_pending_hooks(self) -> List[Tuple[str, Callable[..., Any], int, Optional[float],
+                                                bool]]:
+        """``(event, callback, priority, timeout, wrapper)`` of the hooks
+        registered before load, which the manager attaches at load."""
+        return list(self.__dict__.get("_nitro_pending", ()))
 
     def trigger(self, event_name: str, data: Any = None) -> Any:
-        """Trigger an event through the manager that loaded this plugin."""
-        return self._require_manager().trigger(event_name, data)
+        """Trigger an event through the manager that loaded this plugin;
+        with no manager, ``data`` is returned unchanged (as in 1.x)."""
+        manager = self.manager
+        if manager is None:
+            return data
+        return manager.trigger(event_name, data)
 
     def get_config(self, key: str, default: Any = None) -> Any:
         """``config[self.name][key]`` from the manager's ``config``, or
@@ -182,6 +217,8 @@ def class_plugin_name(cls: type) -> str:
 def validate_plugin_class(cls: type, name: str) -> None:
     """Check ``name``, ``version`` and ``dependencies`` of a plugin class;
     raise :class:`ValidationError` naming the plugin and the field."""
+    if cls.__dict__.get("_nitro_empty_name"):
+        name = ""  # written on the class as ``name = ""``: not "unset"
     if not isinstance(name, str) or not name.strip():
         raise ValidationError("plugin class %s: 'name' must be a non-empty string, got %r"
                               % (cls.__qualname__, name))

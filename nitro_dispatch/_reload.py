@@ -11,7 +11,7 @@ from __future__ import annotations
 from types import ModuleType
 
 from ._errors import DependencyError, NitroPluginError, PluginLoadError
-from ._manager import version_of
+from ._manager import out_of_service, version_of
 from ._plugin import PluginBase, class_plugin_name, parse_dependencies, validate_plugin_class
 
 TYPE_CHECKING = False
@@ -36,6 +36,10 @@ def reload_plugin(manager: "PluginManager", name: str) -> PluginBase:
     If the new source fails to import, no longer defines the plugin, or
     its ``on_load`` raises, the previous class and instance are back in
     service and :class:`PluginLoadError` is raised with the cause.
+
+    A class not reachable at module level by its qualified name (defined
+    inside a function) has no source to re-run: the plugin is re-created
+    from the same class (unloaded, then loaded as a new instance).
     """
     from ._dropins import install_module
 
@@ -51,7 +55,11 @@ def reload_plugin(manager: "PluginManager", name: str) -> PluginBase:
             entry.cls, entry.version, entry.requires = old_cls, old_version, old_requires
 
         try:
-            module, new_cls = reimport(manager, name, module_name, path)
+            if reachable(old_cls):
+                module, new_cls = reimport(manager, name, module_name, path,
+                                           entry.validate)
+            else:  # defined in a function: re-create it from the same class (1.x)
+                module, new_cls = None, old_cls
             entry.cls, entry.version = new_cls, version_of(new_cls, entry.source)
             # Before anything is unloaded: the new code's dependencies must
             # be met, and the new version must still suit the dependents.
@@ -82,7 +90,8 @@ def reload_plugin(manager: "PluginManager", name: str) -> PluginBase:
                 if isinstance(exc, PluginLoadError):
                     raise _reload_failed(manager, name, entry, exc) from (exc.__cause__ or exc)
                 raise
-            install_module(module)
+            if module is not None:
+                install_module(module)
             return instance
         # The old instances leave (on_unload, dependents first) while their
         # hooks still serve; then each new instance's hooks take the place
@@ -104,7 +113,8 @@ def reload_plugin(manager: "PluginManager", name: str) -> PluginBase:
                     comeback = comeback or _reload_failed(manager, name, entry, exc)
                     raise comeback from (exc.__cause__ or exc)
                 raise
-            install_module(module)
+            if module is not None:
+                install_module(module)
             return instance
         finally:
             for dependent in reversed(retired):
@@ -146,6 +156,7 @@ def reinstate(manager: "PluginManager", name: str,
         manager.hooks.unregister_plugin(old)
         manager._loaded.pop(name, None)
         entry.instance = None
+        out_of_service(old)
         manager._emit(manager.EVENT_PLUGIN_UNLOADED, {"plugin_name": name})
         if not isinstance(exc, (Exception, SystemExit)):
             raise
@@ -177,11 +188,13 @@ def renew(manager: "PluginManager", name: str) -> None:
         manager.hooks.unregister_plugin(old)
         manager._loaded.pop(name, None)
         entry.instance = None
+        out_of_service(old)
         manager._emit(manager.EVENT_PLUGIN_UNLOADED, {"plugin_name": name})
     except BaseException:
         manager.hooks.unregister_plugin(old)
         manager._loaded.pop(name, None)
         entry.instance = None
+        out_of_service(old)
         raise
 
 
@@ -208,8 +221,24 @@ def check_dependents_accept(manager: "PluginManager", name: str, version: Option
                                       % (name, version, other, str(req)))
 
 
+def reachable(cls: type) -> bool:
+    """Whether re-running its module can find ``cls`` again: its module,
+    as imported now, has a class at ``cls.__qualname__`` (``cls`` itself,
+    or its successor after a reload of a neighbour).  A class made inside a
+    function is not reachable.  A module not imported now counts as
+    reachable: its source decides."""
+    import sys
+
+    obj: object = sys.modules.get(cls.__module__)
+    if obj is None:
+        return True
+    for part in cls.__qualname__.split("."):
+        obj = getattr(obj, part, None)
+    return isinstance(obj, type)
+
+
 def reimport(manager: "PluginManager", name: str, module_name: str,
-             path: Optional[str]) -> Tuple[ModuleType, Type[PluginBase]]:
+             path: Optional[str], validate: bool = True) -> Tuple[ModuleType, Type[PluginBase]]:
     """Run the module's current source (not yet installed in
     ``sys.modules``) and find the plugin class in it."""
     from ._dropins import fresh_module, plugin_classes
@@ -220,7 +249,7 @@ def reimport(manager: "PluginManager", name: str, module_name: str,
     module = fresh_module(module_name, path)
     for cls in plugin_classes(module, PluginBase):
         if class_plugin_name(cls) == name:
-            if manager.validate_metadata:
+            if manager.validate_metadata and validate:
                 validate_plugin_class(cls, name)
             return module, cls
     raise PluginLoadError("plugin %r: module %s no longer defines it"

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Dict
 
 import pytest
 
@@ -80,3 +81,49 @@ def test_discovery_example_shows_discovery_reload_and_failed_reloads() -> None:
     assert "after editing and reloading: HELLO, ADA!! (greeter 1.1.0)" in lines
     assert "syntax error: PluginLoadError caused by SyntaxError" in lines
     assert lines.count("still answering: HELLO, ADA!! (greeter 1.1.0)") == 2
+
+
+# -- the demo (the README's first command) -------------------------------------------
+
+def build_leftovers() -> Dict[str, int]:
+    """``build/``, ``dist/`` and ``*.egg-info`` in the repository root and in
+    ``sample_plugins/*``, with the modification times of what they hold (a
+    tox run may have left the root's egg-info: what counts is a change)."""
+    found: Dict[str, int] = {}
+    for base in [REPO, *sorted((REPO / "sample_plugins").iterdir())]:
+        for pattern in ("build", "dist", "*.egg-info", "src/*.egg-info"):
+            for path in base.glob(pattern):
+                for item in [path, *path.rglob("*")]:
+                    found[str(item)] = item.stat().st_mtime_ns
+    return found
+
+
+def test_demo_help_prints_usage_and_runs_nothing() -> None:
+    for flag in ("--help", "-h"):
+        proc = subprocess.run([sys.executable, str(REPO / "examples" / "demo.py"), flag],
+                              cwd=str(REPO), capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.startswith("usage: python examples/demo.py [-h] [--keep]")
+        assert "--keep" in proc.stdout and "virtual environment" in proc.stdout
+        assert "Creating a virtual environment" not in proc.stdout
+
+
+def test_demo_rejects_unknown_arguments_with_usage() -> None:
+    proc = subprocess.run([sys.executable, str(REPO / "examples" / "demo.py"), "--frobnicate"],
+                          cwd=str(REPO), capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert "unrecognized arguments: --frobnicate" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_demo_builds_out_of_tree_from_the_repository_alone() -> None:
+    """The samples require nitro-dispatch>=1.3, which no index needs to
+    provide: the demo installs this repository in the same pip call, from
+    copies, leaving no build/ or *.egg-info behind."""
+    before = build_leftovers()
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    proc = subprocess.run([sys.executable, str(REPO / "examples" / "demo.py")], cwd=str(REPO),
+                          env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert "3 plugins checked, 0 problems" in proc.stdout
+    assert build_leftovers() == before

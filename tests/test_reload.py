@@ -458,15 +458,18 @@ def test_failed_reload_of_unloaded_plugin_keeps_old_class(source):
     assert manager.trigger("ask", []) == ["v1"]
 
 
-def test_plugin_defined_in_main_cannot_be_reloaded():
+def test_plugin_defined_in_main_cannot_be_reloaded(monkeypatch):
     class Scripted(PluginBase):
         __module__ = "__main__"
+        __qualname__ = "Scripted"
         name = "scripted"
 
         @hook("ask")
         def answer(self, data):
             return data + ["script"]
 
+    # A script's module-level class (a function's class is re-created: test_compat_1x).
+    monkeypatch.setattr(sys.modules["__main__"], "Scripted", Scripted, raising=False)
     manager = PluginManager()
     manager.register(Scripted)
     old = manager.load("scripted")

@@ -44,7 +44,6 @@ def test_non_string_version_rejected(version):
                     "version")
 
 
-# name = "" counts as unset (PluginBase's own default): the class name is used
 @pytest.mark.parametrize("bad_name", ["   ", 42, ["x"]])
 def test_invalid_name_rejected(bad_name):
     assert_rejected(make("BadNamePlugin", name=bad_name), "BadNamePlugin", "name")
@@ -106,6 +105,7 @@ def test_validation_is_on_by_default_positional_signature():
     assert PluginManager(None, None, False).register(make("V", name="v", version="x.y")) == "v"
 
 
-def test_empty_name_means_class_name():
-    m = PluginManager()
-    assert m.register(make("EmptyNamed", name="")) == "EmptyNamed"
+def test_explicit_empty_name_is_invalid_but_unset_name_means_class_name():
+    # 1.x: ``name = ""`` written on the class is an error; leaving it unset is not.
+    assert_rejected(make("EmptyNamed", name=""), "EmptyNamed", "name")
+    assert PluginManager().register(make("Unnamed")) == "Unnamed"

@@ -47,7 +47,7 @@ _PROJECT_FILES = ("pyproject.toml", "README.md", "LICENSE", "MANIFEST.in", "setu
                   "setup.py", "nitro_dispatch")
 _IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", "build", "dist", "*.egg-info",
                                  ".tox", ".venv*")
-_BUILD_REQUIREMENT = "setuptools>=70.1"  # has bdist_wheel of its own
+_BUILD_REQUIREMENT = "setuptools>=77"  # SPDX license strings (PEP 639), its own bdist_wheel
 _PIP_FLAGS = ("--disable-pip-version-check", "--no-input", "--progress-bar", "off")
 
 
