@@ -22,6 +22,8 @@ TYPE_CHECKING = False  # typing costs more to import than all of nitro_dispatch
 if TYPE_CHECKING:
     from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, Type
 
+    from ._requirements import PluginMeta
+
 __all__ = ["PluginManager", "DEFAULT_GROUP"]
 
 logger = get_logger("nitro_dispatch.manager")
@@ -34,7 +36,7 @@ class _Entry:
     from, and its instance while loaded."""
 
     __slots__ = ("name", "cls", "loader", "source", "version", "instance", "enabled",
-                 "requires")
+                 "requires", "meta")
 
     def __init__(self, name: str, cls: Optional[Type[PluginBase]],
                  loader: Optional[Callable[[], Any]], source: PluginSource) -> None:
@@ -46,6 +48,7 @@ class _Entry:
         self.instance: Optional[PluginBase] = None
         self.enabled = True  # wanted state, kept across unload/load and reload
         self.requires: List[str] = []  # names of plugins this one needs while loaded
+        self.meta: Optional[PluginMeta] = None  # an installed plugin's metadata verdict
 
 
 class PluginManager:
@@ -72,6 +75,10 @@ class PluginManager:
     are checked at registration.  ``entry_point_group`` is the group
     :meth:`discover_installed_plugins` reads; ``allow_list`` and
     ``block_list`` restrict which discovered plugins register at all.
+    ``host`` names the application's distribution: an installed plugin whose
+    distribution requires another version of it (or of nitro-dispatch) is
+    never imported.  ``verify_requirements`` refuses installed plugins with
+    any other unmet ``Requires-Dist`` too (see :mod:`._requirements`).
 
     Lifecycle events (``EVENT_*``) run their handlers with errors logged,
     never raised, whatever the error strategy.
@@ -87,12 +94,15 @@ class PluginManager:
     def __init__(self, config: Optional[Dict[str, Any]] = None, log_level: Any = None,
                  validate_metadata: bool = True, *, entry_point_group: str = DEFAULT_GROUP,
                  allow_list: Optional[Iterable[str]] = None,
-                 block_list: Optional[Iterable[str]] = None) -> None:
+                 block_list: Optional[Iterable[str]] = None, host: Optional[str] = None,
+                 verify_requirements: bool = False) -> None:
         self.config: Dict[str, Any] = config if config is not None else {}
         self.validate_metadata = validate_metadata
         self.entry_point_group = entry_point_group
         self.allow_list = frozenset(allow_list) if allow_list is not None else None
         self.block_list = frozenset(block_list or ())
+        self.host = host
+        self.verify_requirements = verify_requirements
         self.hooks = HookRegistry()
         self._entries: Dict[str, _Entry] = {}  # registration order
         self._loaded: Dict[str, PluginBase] = {}  # load order, so dependencies come first
@@ -100,6 +110,9 @@ class PluginManager:
         # Names that cannot register (claimed twice), with why: their
         # dependents fail with this reason rather than "not registered".
         self._unavailable: Dict[str, str] = {}
+        self._canonical: Dict[str, str] = {}  # canonical name -> registered name
+        # Installed plugin distributions, by canonical name (see _requirements).
+        self._dist_reports: Dict[str, Any] = {}
         self._lock = RLock()
         if log_level is not None:
             configure_level(log_level)
@@ -141,9 +154,11 @@ class PluginManager:
                 raise PluginRegistrationError(
                     "plugin name %r is already taken by %s; %s cannot register under it"
                     % (name, existing.source.describe(), source.describe()))
+            self._check_canonical(name, source)
             entry = _Entry(name, plugin_class, None, source)
             entry.version = version_of(plugin_class, source)
             self._entries[name] = entry
+            self._canonical[_canonical(name)] = name
         logger.info("registered plugin %r %s from %s", name, entry.version, source.describe())
         self._emit(self.EVENT_PLUGIN_REGISTERED, {"plugin_name": name,
                                                   "plugin_class": plugin_class,
@@ -159,11 +174,23 @@ class PluginManager:
                 raise PluginRegistrationError(
                     "plugin name %r is already taken by %s; %s cannot register under it"
                     % (name, existing.source.describe(), source.describe()))
+            self._check_canonical(name, source)
             self._entries[name] = _Entry(name, None, loader, source)
+            self._canonical[_canonical(name)] = name
         logger.info("registered plugin %r from %s (not imported yet)", name, source.describe())
         self._emit(self.EVENT_PLUGIN_REGISTERED, {"plugin_name": name, "plugin_class": None,
                                                   "source": source})
         return name
+
+    def _check_canonical(self, name: str, source: PluginSource) -> None:
+        """Names equal after canonicalization (``Foo_Bar``, ``foo-bar``) are
+        one name: the second cannot register."""
+        other = self._canonical.get(_canonical(name))
+        if other is not None and other != name and other in self._entries:
+            raise PluginRegistrationError(
+                "plugin name %r is the same as %r (names are compared canonically), which is "
+                "taken by %s; %s cannot register under it"
+                % (name, other, self._entries[other].source.describe(), source.describe()))
 
     def unregister(self, name: str) -> None:
         """Unload the plugin if loaded, then forget it."""
@@ -173,6 +200,8 @@ class PluginManager:
         finally:
             with self._lock:
                 self._entries.pop(name, None)
+                if self._canonical.get(_canonical(name)) == name:
+                    del self._canonical[_canonical(name)]
             logger.info("unregistered plugin %r", name)
 
     def discover_installed_plugins(self, group: Optional[str] = None) -> List[str]:
@@ -186,37 +215,64 @@ class PluginManager:
         already registered from another source keeps its first registration.
         The ``allow_list``/``block_list`` apply before anything is imported.
         """
-        from ._distributions import list_installed_plugins, load_entry_point
+        from ._distributions import _list_installed, load_entry_point
+        from ._requirements import check_distributions
 
         group = group or self.entry_point_group
-        found = list_installed_plugins(group)
+        index: Dict[str, Any] = {}
+        found = _list_installed(group, None, index)
+        reports = check_distributions(found, index, self.host)
+        self._dist_reports.update(reports)
         claims: Dict[str, List[Any]] = {}
-        for item in found:
-            claims.setdefault(item.name, []).append(item)
+        for item in found:  # names equal after canonicalization are one name
+            claims.setdefault(_canonical(item.name), []).append(item)
         registered: List[str] = []
-        for name, items in claims.items():
-            if not self._admits(name):
+        for canon, items in claims.items():
+            name = items[0].name
+            if not all(self._admits(i.name) for i in items):
                 logger.info("installed plugin %r (%s) is not allowed here; skipped", name,
                             items[0].dist_name)
                 continue
             if len(items) > 1:
                 dists = ", ".join("%s %s" % (i.dist_name, i.dist_version) for i in items)
+                spellings = sorted({i.name for i in items})
+                if len(spellings) > 1:
+                    dists = ", ".join("%s %s as %r" % (i.dist_name, i.dist_version, i.name)
+                                      for i in items)
+                    name = " / ".join(spellings)
                 message = ("plugin %r is claimed by several distributions (%s); none of them "
                            "is loaded until only one remains" % (name, dists))
-                self._unavailable[name] = message
-                self._report(name, "conflict", message, None, None)
+                for spelling in spellings:
+                    self._unavailable[spelling] = message
+                self._report(items[0].name, "conflict", message, None, None)
                 continue
             item = items[0]
             source = PluginSource("distribution", dist_name=item.dist_name,
                                   dist_version=item.dist_version, path=item.location,
                                   module=item.module, value=item.value)
-            if name in self._entries:
-                if self._entries[name].source != source:  # else: discovered before
-                    self._report_taken(name, source, self._entries[name].source)
+            holder = self._canonical.get(canon)
+            if holder is not None and holder in self._entries:
+                if self._entries[holder].source != source:  # else: discovered before
+                    self._report_taken(name, source, self._entries[holder].source)
                 continue
             self.register_lazy(name, _bind(load_entry_point, item), source)
+            self._entries[name].meta = self._metadata_verdict(
+                name, group, reports[_canonical(item.dist_name)], source)
             registered.append(name)
         return registered
+
+    def _metadata_verdict(self, name: str, group: str, report: Any,
+                          source: PluginSource) -> PluginMeta:
+        """Report what the distribution's metadata says about the plugin;
+        the record says whether its load is refused without importing it."""
+        from ._requirements import PluginMeta, plugin_findings
+
+        meta = PluginMeta(group, report)
+        findings, meta.blocked, meta.phase = plugin_findings(
+            name, report, verify=self.verify_requirements, validate=self.validate_metadata)
+        for phase, message in findings:
+            self._report(name, phase, message, source, None)
+        return meta
 
     def _admits(self, name: str) -> bool:
         if name in self.block_list:
@@ -260,6 +316,9 @@ class PluginManager:
         with self._lock:
             order, failures = self._resolve(list(self._entries))
             for name, error in failures.items():
+                meta = self._entries[name].meta
+                if meta is not None and error is meta.blocked:
+                    continue  # reported at discovery, with its phase
                 if name not in self._loaded:
                     self._report(name, "dependency" if isinstance(error, DependencyError)
                                  else "load", str(error), self._entries[name].source, error)
@@ -292,8 +351,12 @@ class PluginManager:
             if name in seen:
                 continue
             seen.append(name)
+            entry = self._entries[name]
+            if entry.meta is not None and entry.meta.blocked is not None:
+                continue  # refused by its metadata: never imported
             try:
-                reqs = parse_dependencies(self._class_of(self._entries[name]), name)
+                reqs = self._meta_requirements(entry) + parse_dependencies(
+                    self._class_of(entry), name)
             except NitroPluginError:
                 continue  # _resolve reports it
             for req in reqs:
@@ -320,23 +383,26 @@ class PluginManager:
         nodes: List[Node] = []
         broken: Dict[str, str] = {n: why for n, why in self._unavailable.items()
                                   if n not in self._entries}
-        failures: Dict[str, PluginLoadError] = {}
+        failures: Dict[str, PluginLoadError] = self._refused_by_metadata(names, broken)
         for name in names:
             entry = self._entries[name]
+            if name in failures:
+                continue  # refused by its metadata: never imported
             try:
                 cls = self._class_of(entry)
-                reqs = parse_dependencies(cls, name)
+                reqs = self._meta_requirements(entry) + parse_dependencies(cls, name)
             except NitroPluginError as exc:
                 broken[name] = str(exc)
                 failures[name] = exc if isinstance(exc, PluginLoadError) else \
                     _as_load_error(exc)
                 continue
-            nodes.append(Node(name, entry.version or "0", reqs, entry.source.describe()))
+            nodes.append(Node(name, _dependency_version(entry), reqs, entry.source.describe()))
         # Loaded plugins outside ``names`` still satisfy requirements.
         for name, instance in self._loaded.items():
             if name not in names:
                 entry = self._entries[name]
-                nodes.append(Node(name, entry.version or "0", [], entry.source.describe()))
+                nodes.append(Node(name, _dependency_version(entry), [],
+                                  entry.source.describe()))
         order, dep_failures = resolve(nodes, broken)
         wanted = set(names)
         for name, error in dep_failures.items():
@@ -347,6 +413,43 @@ class PluginManager:
                     t for t in (self._find(r.name) for r in node.requirements
                                 if r.marker is None or r.marker.evaluate()) if t]
         return [n for n in order if n in wanted], failures
+
+    def _meta_requirements(self, entry: _Entry) -> List[Any]:
+        """Requirements on plugins that ``entry``'s distribution metadata
+        declares: each plugin of a required plugin distribution, with the
+        distribution requirement's specifier."""
+        if entry.meta is None or not entry.meta.report.depends:
+            return []
+        from ._requirements import plugin_requirements
+
+        return plugin_requirements(entry.meta.report, self._dist_reports)
+
+    def _refused_by_metadata(self, names: List[str], broken: Dict[str, str]
+                             ) -> Dict[str, PluginLoadError]:
+        """The plugins of ``names`` that metadata alone rules out: refused
+        themselves, or requiring (by distribution metadata) a plugin that is.
+        Their reasons go into ``broken`` too."""
+        failures: Dict[str, PluginLoadError] = {}
+        for name in names:
+            meta = self._entries[name].meta
+            if meta is not None and meta.blocked is not None:
+                failures[name] = meta.blocked  # type: ignore[assignment]
+                broken[name] = str(meta.blocked)
+        changed = bool(failures)
+        while changed:  # dependents by metadata, transitively
+            changed = False
+            for name in names:
+                if name in failures:
+                    continue
+                for req in self._meta_requirements(self._entries[name]):
+                    if req.name in broken:
+                        failures[name] = DependencyError(
+                            "plugin %r requires %r, which cannot load: %s"
+                            % (name, str(req), broken[req.name]))
+                        broken[name] = str(failures[name])
+                        changed = True
+                        break
+        return failures
 
     def _class_of(self, entry: _Entry) -> Type[PluginBase]:
         """The plugin class, importing it for lazily registered plugins.
@@ -457,7 +560,7 @@ class PluginManager:
                 if not self._admits(name):
                     logger.info("drop-in plugin %r (%s) is not allowed here; skipped", name, path)
                     continue
-                existing = self._entries.get(name)
+                existing = self._entries.get(self._canonical.get(_canonical(name), name))
                 if existing is not None and (existing.cls is cls or existing.source == source):
                     continue  # this very file was discovered before
                 if existing is not None:
@@ -558,10 +661,9 @@ class PluginManager:
         event."""
         logger.error("%s", message)
         self._problems.append(PluginProblem(name, phase, message, source, error))
-        # The event's phase says what was being done; the problem says why.
-        event_phase = "load" if phase in ("dependency", "import", "validation") else phase
+        # One set of phase names (see _phases.py): the event's is the problem's.
         self._emit(self.EVENT_PLUGIN_ERROR, {"plugin_name": name, "error": error or message,
-                                             "event": None, "phase": event_phase,
+                                             "event": None, "phase": phase,
                                              "message": message})
 
     def _report_taken(self, name: str, source: PluginSource, holder: PluginSource) -> None:
@@ -652,10 +754,15 @@ class PluginManager:
     def check(self) -> List[PluginProblem]:
         """Import, validate and resolve every registered plugin without
         loading any; returns the problems found, discovery's included."""
-        problems = [p for p in self._problems if p.phase in ("discovery", "conflict")]
+        problems = [p for p in self._problems if p.phase in (
+            "discovery", "conflict", "compatibility", "requirements", "validation")
+            or (p.phase == "dependency" and p.error is None)]
         with self._lock:
             _, failures = self._resolve(list(self._entries))
         for name, error in failures.items():
+            meta = self._entries[name].meta
+            if meta is not None and error is meta.blocked:
+                continue  # reported at discovery
             phase = "dependency" if isinstance(error, DependencyError) else "import"
             problems.append(PluginProblem(name, phase, str(error), self._entries[name].source,
                                           error))
@@ -706,6 +813,13 @@ class PluginManager:
         return self.hooks.get_last_errors()
 
 
+def _canonical(name: str) -> str:
+    """A plugin or distribution name as compared (PEP 503, cheaply)."""
+    from ._distributions import _normalize
+
+    return _normalize(name)
+
+
 def version_of(cls: type, source: PluginSource) -> str:
     """The class's own version, or its distribution's when the class (and
     its plugin bases) leave it unset."""
@@ -717,6 +831,17 @@ def version_of(cls: type, source: PluginSource) -> str:
     if source.kind == "distribution" and source.dist_version:
         return source.dist_version
     return str(getattr(cls, "version", "1.0.0"))
+
+
+def _dependency_version(entry: _Entry) -> str:
+    """The version other plugins' requirements are checked against: an
+    installed plugin's distribution version (SPEC section 10), else the
+    class's."""
+    source = entry.source
+    if source.kind == "distribution" and source.dist_version and entry.meta is not None \
+            and not entry.meta.report.invalid_version:
+        return source.dist_version
+    return entry.version or "0"
 
 
 def _as_load_error(exc: NitroPluginError) -> PluginLoadError:

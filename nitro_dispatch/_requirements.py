@@ -1,0 +1,390 @@
+"""What a plugin distribution needs, decided from metadata alone (SPEC
+section 10), before any plugin code runs.
+
+:func:`check_distributions` takes the listing (each
+:class:`~nitro_dispatch.InstalledPlugin` carries its distribution's
+``Requires-Dist``) and the index of every installed distribution that the
+same scan produced, and answers, for each plugin distribution:
+
+* ``incompatible``: unmet requirements on ``nitro-dispatch`` or on the host
+  application's distribution.  Such plugins are never imported.
+* ``unmet``: any other unmet requirement (reported; refused only with
+  ``verify_requirements=True``).
+* ``depends``: requirements on other *plugin* distributions of the group.
+  Each plugin of the requiring distribution depends on each plugin of the
+  required one; the specifier is checked against that distribution's
+  version here, and cycles among distributions are found here too.
+* ``invalid_version``: the distribution's own version is not PEP 440.
+
+Decisions: markers are evaluated for this interpreter with no extra
+selected, so requirements that need an extra are skipped; names compare as
+canonical names; pre-releases satisfy a specifier (we check what is
+installed, we do not choose what to install).  The version of
+``nitro-dispatch`` is the one running (``nitro_dispatch.__version__``), so a
+source checkout on ``sys.path`` counts as itself.  Other distributions'
+versions come from their metadata folder names (``name-1.2.dist-info``),
+which installers write from the ``Version`` header, and from the header
+itself when the folder name has none; nothing is read for distributions no
+requirement names.
+
+Cost: each requirement string is parsed once per process (bare names, the
+common case, are not parsed at all), each marker evaluated once, each
+(specifier, version) pair checked once.
+"""
+
+from __future__ import annotations
+
+import os
+
+from ._distributions import _normalize
+
+TYPE_CHECKING = False  # typing costs more to import than all of nitro_dispatch
+if TYPE_CHECKING:
+    from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+    from ._distributions import InstalledPlugin
+
+__all__ = ["DistributionReport", "PluginMeta", "Unmet", "check_distributions",
+           "plugin_findings", "plugin_requirements", "PluginRequirement", "SELF"]
+
+SELF = "nitro_dispatch"  # our own normalized distribution name
+
+
+class Unmet:
+    """One requirement that the installed distributions do not meet."""
+
+    __slots__ = ("requirement", "name", "found")
+
+    def __init__(self, requirement: str, name: str, found: Optional[str]) -> None:
+        self.requirement = requirement  # as shown: "myapp>=3" (marker left out)
+        self.name = name  # the required distribution's name, as the requirement spells it
+        self.found = found  # its installed version, None when not installed
+
+    def describe(self, plugin: str, dist: str, version: str) -> str:
+        """``plugin 'x' (distribution nitro-x 1.0) requires myapp>=3, but ...``"""
+        found = ("%s %s is installed" % (self.name, self.found) if self.found is not None
+                 else "%s is not installed" % (self.name,))
+        return "plugin %r (distribution %s %s) requires %s, but %s" % (
+            plugin, dist, version, self.requirement, found)
+
+
+class DistributionReport:
+    """What the metadata says about one plugin distribution."""
+
+    __slots__ = ("dist_name", "dist_version", "canonical", "plugins", "incompatible",
+                 "unmet", "malformed", "invalid_version", "depends", "dependency_errors")
+
+    def __init__(self, dist_name: str, dist_version: str) -> None:
+        self.dist_name = dist_name
+        self.dist_version = dist_version
+        self.canonical = _normalize(dist_name)
+        self.plugins: List[str] = []
+        self.incompatible: List[Unmet] = []
+        self.unmet: List[Unmet] = []
+        self.malformed: List[str] = []  # "'x>>1': reason"
+        self.invalid_version = False
+        # (required distribution's canonical name, specifier text, requirement as shown)
+        self.depends: List[Tuple[str, str, str]] = []
+        # Why the plugins of this distribution cannot load by metadata alone
+        # (an unsatisfied requirement on a plugin distribution, a cycle).
+        self.dependency_errors: List[str] = []
+
+    def where(self) -> str:
+        return "distribution %s %s" % (self.dist_name, self.dist_version)
+
+
+class PluginMeta:
+    """What the manager keeps about an installed plugin's metadata: the
+    group it was found in, its distribution's report, and, when metadata
+    alone already rules it out, the error its load fails with (and the
+    phase of that problem)."""
+
+    __slots__ = ("group", "report", "blocked", "phase")
+
+    def __init__(self, group: str, report: DistributionReport) -> None:
+        self.group = group
+        self.report = report
+        self.blocked: Optional[Exception] = None
+        self.phase = ""
+
+
+def check_distributions(plugins: Sequence[InstalledPlugin], index: Dict[str, Tuple[str, Any]],
+                        host: Optional[str] = None) -> Dict[str, DistributionReport]:
+    """A :class:`DistributionReport` for every distribution shipping one of
+    ``plugins``, by canonical distribution name.  ``index`` maps normalized
+    names of all installed distributions to ``(path entry, record)``, as
+    :func:`nitro_dispatch._distributions._list_installed` fills it."""
+    reports: Dict[str, DistributionReport] = {}
+    requires: Dict[str, Sequence[str]] = {}
+    for item in plugins:
+        canon = _normalize(item.dist_name)
+        report = reports.get(canon)
+        if report is None:
+            report = reports[canon] = DistributionReport(item.dist_name, item.dist_version)
+            report.invalid_version = not _valid_version(item.dist_version)
+            requires[canon] = item.requires
+        report.plugins.append(item.name)
+    vital = {SELF}
+    if host:
+        vital.add(_normalize(host))
+    versions = _Versions(index)
+    for canon, report in reports.items():
+        for text in requires[canon]:
+            parsed = _requirement(text)
+            if isinstance(parsed, str):
+                report.malformed.append("%r: %s" % (text, parsed))
+                continue
+            name, spec, shown, active = parsed
+            if not active:
+                continue
+            target = _normalize(name)
+            if target == canon:
+                continue  # a distribution requiring itself (with an extra, say) needs nothing
+            if target in reports and target not in vital:
+                report.depends.append((target, spec, shown))
+                dep = reports[target]
+                if spec and not _satisfies(spec, dep.dist_version):
+                    report.dependency_errors.append(
+                        "requires %s, but %s %s is installed" % (shown, dep.dist_name,
+                                                                 dep.dist_version))
+                continue
+            found = versions.get(target)
+            if found is not None and (not spec or _satisfies(spec, found)):
+                continue
+            (report.incompatible if target in vital else report.unmet).append(
+                Unmet(shown, name, found))
+    for cycle in _cycles(reports):
+        text = " -> ".join(reports[c].dist_name for c in cycle)
+        for canon in cycle[:-1]:
+            reports[canon].dependency_errors.append(
+                "its distribution is in a dependency cycle: %s" % (text,))
+    return reports
+
+
+def plugin_findings(name: str, report: DistributionReport, *, verify: bool,
+                    validate: bool) -> Tuple[List[Tuple[str, str]], Optional[Exception], str]:
+    """The problems of one plugin of ``report``'s distribution, as
+    ``[(phase, message)]``, and the error its load fails with when metadata
+    alone rules it out (with that problem's phase), else ``(.., None, "")``."""
+    from ._errors import DependencyError, PluginLoadError
+
+    dist, version = report.dist_name, report.dist_version
+    where = "plugin %r (distribution %s %s)" % (name, dist, version)
+    found: List[Tuple[str, str]] = []
+    blocked: Optional[Exception] = None
+    phase = ""
+    if report.invalid_version:
+        message = ("%s: the distribution's version %r is not a valid PEP 440 version"
+                   % (where, version))
+        found.append(("validation", message))
+        if validate:
+            blocked, phase = PluginLoadError(message + "; it is not loaded"), "validation"
+    for text in report.malformed:
+        found.append(("validation", "%s: malformed requirement %s" % (where, text)))
+    for unmet in report.incompatible:
+        message = unmet.describe(name, dist, version)
+        found.append(("compatibility", message))
+        if blocked is None:
+            blocked, phase = DependencyError(message), "compatibility"
+    for unmet in report.unmet:
+        message = unmet.describe(name, dist, version)
+        found.append(("requirements", message))
+        if verify and blocked is None:
+            blocked, phase = DependencyError(
+                message + " (verify_requirements is on)"), "requirements"
+    for reason in report.dependency_errors:
+        message = "%s %s" % (where, reason)
+        found.append(("dependency", message))
+        if blocked is None:
+            blocked, phase = DependencyError(message), "dependency"
+    return found, blocked, phase
+
+
+class PluginRequirement:
+    """A requirement on a plugin that comes from distribution metadata:
+    shaped like ``packaging``'s Requirement as the resolver reads it."""
+
+    __slots__ = ("name", "specifier", "marker", "via")
+
+    def __init__(self, name: str, spec: str, via: str) -> None:
+        self.name = name
+        self.specifier: Any = ""
+        if spec:
+            from packaging.specifiers import SpecifierSet
+
+            self.specifier = SpecifierSet(spec)
+        self.marker = None
+        self.via = via  # the distribution requirement: "nitro-auth>=2"
+
+    def __str__(self) -> str:
+        return "%s%s (distribution requirement %s)" % (self.name, self.specifier, self.via)
+
+
+_PLUGIN_REQS: Dict[Tuple[str, str, str], PluginRequirement] = {}
+
+
+def plugin_requirements(report: DistributionReport,
+                        reports: Dict[str, DistributionReport]) -> List[Any]:
+    """The requirements on plugins that ``report``'s distribution declares
+    in its metadata: every plugin of every plugin distribution it requires."""
+    reqs: List[Any] = []
+    for target, spec, shown in report.depends:
+        dep = reports.get(target)
+        if dep is None:
+            continue
+        for plugin in dep.plugins:
+            key = (plugin, spec, shown)
+            req = _PLUGIN_REQS.get(key)
+            if req is None:
+                req = _PLUGIN_REQS[key] = PluginRequirement(plugin, spec, shown)
+            reqs.append(req)
+    return reqs
+
+
+# -- installed versions --------------------------------------------------------
+
+class _Versions:
+    """Installed distributions' versions, read on demand from the index."""
+
+    __slots__ = ("index", "known")
+
+    def __init__(self, index: Dict[str, Tuple[str, Any]]) -> None:
+        self.index = index
+        self.known: Dict[str, Optional[str]] = {}
+
+    def get(self, canon: str) -> Optional[str]:
+        if canon == SELF:
+            from . import __version__
+
+            return __version__
+        if canon in self.known:
+            return self.known[canon]
+        found = self.index.get(canon)
+        version = _record_version(*found) if found is not None else None
+        self.known[canon] = version
+        return version
+
+
+def _record_version(root: str, dist: Any) -> Optional[str]:
+    """A distribution's version from its cached record: the listing's for a
+    plugin distribution, else the folder name's, else its metadata file's."""
+    if len(dist) > 5:
+        return str(dist[6])
+    rel = dist[1]
+    if rel is None:  # inside a zip archive: importlib.metadata reads those
+        from importlib import metadata
+
+        for d in metadata.distributions(path=[root]):
+            if _normalize(d.metadata["Name"] or "") == dist[0]:
+                return str(d.version)
+        return None
+    folder = str(rel).replace("\\", "/").split("/")[0]
+    low = folder.lower()
+    stem = folder[:-len(".dist-info")] if low.endswith(".dist-info") else \
+        folder[:-len(".egg-info")] if low.endswith(".egg-info") else folder
+    version = stem.partition("-")[2].partition("-")[0]
+    if version:
+        return version
+    from ._distributions import _read_headers
+
+    path = os.path.join(root, folder)
+    if not os.path.isdir(path):  # a PKG-INFO style egg-info file
+        return _read_headers(path)[1]
+    meta = "METADATA" if low.endswith(".dist-info") else "PKG-INFO"
+    return _read_headers(os.path.join(path, meta))[1]
+
+
+# -- requirements ----------------------------------------------------------------
+
+# requirement string -> (name, specifier text, shown, marker true here), or
+# the reason it does not parse
+_PARSED: Dict[str, Any] = {}
+_SATISFIES: Dict[Tuple[str, str], bool] = {}
+_VALID: Dict[str, bool] = {}
+
+
+def _requirement(text: str) -> Any:
+    parsed = _PARSED.get(text)
+    if parsed is None:
+        parsed = _PARSED[text] = _parse(text)
+    return parsed
+
+
+def _parse(text: str) -> Any:
+    stripped = text.strip()
+    if stripped and stripped[0].isalnum() and stripped.replace("-", "").replace(
+            "_", "").replace(".", "").isalnum() and stripped.isascii():
+        return (stripped, "", stripped, True)  # a bare name: no need for packaging
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    try:
+        req = Requirement(text)
+    except InvalidRequirement as exc:
+        return str(exc).splitlines()[0] if str(exc) else "not a PEP 508 requirement"
+    active = True
+    if req.marker is not None:
+        try:
+            # No extra is selected: requirements of an extra are skipped.
+            active = bool(req.marker.evaluate({"extra": ""}))
+        except Exception:  # an undefined marker variable, say: not applicable here
+            active = False
+    spec = str(req.specifier)
+    return (req.name, spec, req.name + spec, active)
+
+
+def _satisfies(spec: str, version: str) -> bool:
+    key = (spec, version)
+    ok = _SATISFIES.get(key)
+    if ok is None:
+        from packaging.specifiers import SpecifierSet
+        from packaging.version import InvalidVersion, Version
+
+        try:
+            ok = SpecifierSet(spec).contains(Version(version), prereleases=True)
+        except InvalidVersion:
+            ok = False
+        _SATISFIES[key] = ok
+    return ok
+
+
+def _valid_version(version: str) -> bool:
+    ok = _VALID.get(version)
+    if ok is None:
+        from packaging.version import InvalidVersion, Version
+
+        try:
+            Version(version)
+            ok = True
+        except InvalidVersion:
+            ok = False
+        _VALID[version] = ok
+    return ok
+
+
+def _cycles(reports: Dict[str, DistributionReport]) -> List[List[str]]:
+    """Elementary cycles among plugin distributions, as closed paths
+    (iterative depth-first search: no recursion limit)."""
+    found: List[List[str]] = []
+    state: Dict[str, int] = {}  # 1 on the stack, 2 finished
+    for start in reports:
+        if start in state:
+            continue
+        stack: List[Tuple[str, Any]] = [(start, iter(reports[start].depends))]
+        path = [start]
+        state[start] = 1
+        while stack:
+            node, deps = stack[-1]
+            step = next(deps, None)
+            if step is None:
+                stack.pop()
+                path.pop()
+                state[node] = 2
+                continue
+            dep = step[0]
+            if state.get(dep) == 1:
+                found.append(path[path.index(dep):] + [dep])
+            elif dep not in state:
+                state[dep] = 1
+                path.append(dep)
+                stack.append((dep, iter(reports[dep].depends)))
+    return found
