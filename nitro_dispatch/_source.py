@@ -54,8 +54,9 @@ class PluginSource:
 
 class PluginProblem:
     """Something that keeps a plugin from loading, in one line a person can
-    act on.  ``phase``: "discovery", "conflict", "import", "validation",
-    "dependency", "load", "unload" or "reload"."""
+    act on.  ``phase``: one of :data:`nitro_dispatch.PHASES` (see
+    ``_phases.py``), the same name ``nitro.plugin.error`` and ``check --json``
+    give."""
 
     __slots__ = ("plugin", "phase", "message", "source", "error")
 

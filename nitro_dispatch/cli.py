@@ -42,7 +42,6 @@ logger's previous level, handlers and propagation are restored on return.
 from __future__ import annotations
 
 import argparse
-import ast
 import os
 import sys
 from contextlib import contextmanager
@@ -50,6 +49,7 @@ from typing import (TYPE_CHECKING, Any, Dict, Iterator, List, NoReturn, Optional
                     Tuple, Type)
 
 from . import __version__
+from ._dropin_listing import DropinClass, scan_dropin_source
 from ._errors import NitroPluginError
 from ._manager import DEFAULT_GROUP, PluginManager
 from ._plugin import DEFAULT_VERSION, PluginBase
@@ -293,159 +293,6 @@ def _check_directory(path: str) -> None:
                          % (path, exc.strerror or exc)) from None
 
 
-def _dropin_files(directory: str) -> List[str]:
-    """The drop-in files of a directory, as ``discover_plugins`` finds them
-    (same pattern, not recursive), named relative to ``directory`` as given."""
-    from ._dropins import find_plugin_files
-
-    root, files = find_plugin_files(directory, DROPIN_PATTERN, False)
-    return [os.path.join(directory, os.path.relpath(path, root)) for path in files]
-
-
-class DropinClass:
-    """A plugin class found by reading a drop-in file: ``name`` and
-    ``version`` are ``None`` when they are not written as literals."""
-
-    __slots__ = ("class_name", "name", "version", "lineno")
-
-    def __init__(self, class_name: str, name: Optional[str], version: Optional[str],
-                 lineno: int) -> None:
-        self.class_name = class_name
-        self.name = name
-        self.version = version
-        self.lineno = lineno
-
-    def __repr__(self) -> str:
-        return "DropinClass(%r, name=%r, version=%r)" % (self.class_name, self.name,
-                                                         self.version)
-
-
-class _Unknown:
-    """An attribute assigned something other than a string literal."""
-
-
-_UNSET: Any = None
-_NOT_LITERAL = _Unknown()
-
-
-class _StaticClass:
-    __slots__ = ("name", "explicit", "version")
-
-    def __init__(self, name: Optional[str], explicit: bool, version: Optional[str]) -> None:
-        self.name = name  # None: not known without running the file
-        self.explicit = explicit  # set by this class or a base (not the class name)
-        self.version = version
-
-
-def scan_dropin_source(source: "str | bytes", filename: str = "<drop-in>") -> List[DropinClass]:
-    """The plugin classes a drop-in file defines, read without running it.
-
-    A plugin class is a top-level ``class`` statement with ``PluginBase``
-    (however imported) or an earlier plugin class of the same file among its
-    bases.  ``name`` follows the rules of ``PluginBase``: the class's own
-    ``name``, else an explicit ``name`` inherited from a base of the same
-    file, else the class's name.  Raises ``SyntaxError`` or ``ValueError``
-    for a file that does not parse.
-
-    >>> src = '''
-    ... from nitro_dispatch import PluginBase as Base
-    ... VERSION = "2.1"
-    ... class Greeter(Base):
-    ...     name = "greeter"
-    ...     version = VERSION
-    ... class Loud(Greeter):
-    ...     pass
-    ... class Helper:
-    ...     name = "not a plugin"
-    ... '''
-    >>> [(c.class_name, c.name, c.version) for c in scan_dropin_source(src)]
-    [('Greeter', 'greeter', '2.1'), ('Loud', 'greeter', '2.1')]
-    """
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # e.g. SyntaxWarning for "\d" in the plugin's code
-        tree = ast.parse(source, filename=filename)
-    constants: Dict[str, str] = {}
-    base_names = {"PluginBase"}
-    plugins: Dict[str, _StaticClass] = {}
-    found: List[DropinClass] = []
-    for stmt in tree.body:
-        if isinstance(stmt, ast.ImportFrom) and (stmt.module or "").split(".")[0] == \
-                "nitro_dispatch":
-            base_names.update(alias.asname or alias.name for alias in stmt.names
-                              if alias.name == "PluginBase")
-        elif isinstance(stmt, (ast.Assign, ast.AnnAssign)):
-            for target, value in _assignments(stmt):
-                literal = _literal(value, constants)
-                if isinstance(literal, str):
-                    constants[target] = literal
-                else:
-                    constants.pop(target, None)
-        elif isinstance(stmt, ast.ClassDef):
-            info = _static_plugin(stmt, base_names, plugins, constants)
-            if info is None:
-                plugins.pop(stmt.name, None)
-                continue
-            plugins[stmt.name] = info
-            found.append(DropinClass(stmt.name, info.name, info.version, stmt.lineno))
-    return found
-
-
-def _assignments(stmt: "ast.Assign | ast.AnnAssign") -> List[Tuple[str, Optional[ast.expr]]]:
-    targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
-    return [(t.id, stmt.value) for t in targets if isinstance(t, ast.Name)]
-
-
-def _literal(value: Optional[ast.expr], constants: Dict[str, str]) -> Any:
-    """A string literal or module constant; ``_UNSET`` for a bare
-    annotation; ``_NOT_LITERAL`` for anything else."""
-    if value is None:
-        return _UNSET
-    if isinstance(value, ast.Constant) and isinstance(value.value, str):
-        return value.value
-    if isinstance(value, ast.Name) and value.id in constants:
-        return constants[value.id]
-    return _NOT_LITERAL
-
-
-def _static_plugin(node: ast.ClassDef, base_names: "set[str]", plugins: Dict[str, _StaticClass],
-                   constants: Dict[str, str]) -> Optional[_StaticClass]:
-    parent: Optional[_StaticClass] = None
-    direct = False
-    for base in node.bases:
-        if isinstance(base, ast.Name) and base.id in plugins:
-            parent = parent or plugins[base.id]
-        elif (isinstance(base, ast.Name) and base.id in base_names) or \
-                (isinstance(base, ast.Attribute) and base.attr == "PluginBase"):
-            direct = True
-    if parent is None and not direct:
-        return None
-    own: Dict[str, Any] = {}
-    for stmt in node.body:
-        if isinstance(stmt, (ast.Assign, ast.AnnAssign)):
-            for target, value in _assignments(stmt):
-                if target in ("name", "version"):
-                    literal = _literal(value, constants)
-                    if literal is not _UNSET:
-                        own[target] = literal
-    # name: as PluginBase.__init_subclass__ and class_plugin_name decide it.
-    if "name" in own and own["name"] != "":
-        explicit = True
-        name = own["name"] if isinstance(own["name"], str) else None
-    elif "name" not in own and parent is not None and parent.explicit:
-        explicit, name = True, parent.name
-    else:
-        explicit, name = False, node.name
-    if "version" in own:
-        version = own["version"] if isinstance(own["version"], str) else None
-    elif parent is not None:
-        version = parent.version
-    else:
-        version = DEFAULT_VERSION
-    return _StaticClass(name, explicit, version)
-
-
 # -- list ---------------------------------------------------------------------------
 
 
@@ -487,21 +334,17 @@ def _from_installed(item: "InstalledPlugin") -> _Listed:
 
 def _collect_listing(group: str, paths: List[str]) -> List[_Listed]:
     from ._distributions import list_installed_plugins
+    from ._dropin_listing import list_dropin_plugins
 
     rows = [_from_installed(item) for item in list_installed_plugins(group)]
-    for directory in paths:
-        for path in _dropin_files(directory):
-            try:
-                with open(path, "rb") as handle:
-                    classes = scan_dropin_source(handle.read(), path)
-            except (OSError, SyntaxError, ValueError) as exc:
-                _warn("cannot read drop-in file %s: %s: %s" % (path, type(exc).__name__, exc))
-                continue
-            for cls in classes:
-                rows.append(_Listed(cls.name, cls.version, "dropin",
-                                    "%s:%s" % (path, cls.class_name), attr=cls.class_name,
-                                    location=os.path.abspath(path),
-                                    where="file %s (class %s)" % (path, cls.class_name)))
+    errors: List[Tuple[str, str]] = []
+    for found in list_dropin_plugins(paths, DROPIN_PATTERN, errors=errors):
+        rows.append(_Listed(found.name, found.version, "dropin",
+                            "%s:%s" % (found.path, found.class_name), attr=found.class_name,
+                            location=found.location,
+                            where="file %s (class %s)" % (found.path, found.class_name)))
+    for _, message in errors:
+        _warn(message)
     by_name: Dict[str, List[_Listed]] = {}
     for row in rows:
         if row.name is not None:
