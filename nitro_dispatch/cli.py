@@ -105,9 +105,15 @@ column shows the distribution's version for installed plugins.  Names
 claimed by more than one source are marked with '!'."""
 
 _CHECK_HELP = """\
-Import, validate and resolve every plugin (installed, and drop-ins from
---path) without loading any: one line per problem, then a summary.  Exit
-status 1 when any problem is found."""
+Check every plugin (installed, and drop-ins from --path) in stages: one line
+per problem, then a summary.  --static imports nothing: conflicts, the
+distributions' requirements and compatibility (--host), cycles, invalid
+versions, near-miss entry-point groups, --allow/--block names that match
+nothing.  The default adds the import stage: import failures (file and
+line), name mismatches, dependencies, version drift (a warning).  --load also
+loads every plugin (running on_load) and unloads it again.  --json gives every
+problem with its stage and phase.  Exit status 1 when any problem is found
+(warnings do not count)."""
 
 _INFO_HELP = """\
 Show one plugin's metadata, source, dependencies (each checked against the
@@ -146,6 +152,18 @@ def build_parser() -> argparse.ArgumentParser:
                                   description=_CHECK_HELP,
                                   formatter_class=argparse.RawDescriptionHelpFormatter)
     p_check.add_argument("--json", action="store_true", help="print JSON for machines")
+    stages = p_check.add_mutually_exclusive_group()
+    stages.add_argument("--static", action="store_const", dest="stage", const="static",
+                        default="import", help="import nothing: metadata and source text only")
+    stages.add_argument("--load", action="store_const", dest="stage", const="load",
+                        help="also load every plugin (on_load runs), then unload it")
+    p_check.add_argument("--host", metavar="DIST", default=None,
+                         help="the application's distribution: plugins requiring another "
+                              "version of it are incompatible")
+    p_check.add_argument("--allow", metavar="NAME", action="append", default=None,
+                         help="allow-list a plugin name, as the application does (repeatable)")
+    p_check.add_argument("--block", metavar="NAME", action="append", default=None,
+                         help="block-list a plugin name, as the application does (repeatable)")
     _add_common_options(p_check, "")
     p_check.set_defaults(handler=_cmd_check)
 
@@ -155,6 +173,8 @@ def build_parser() -> argparse.ArgumentParser:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     p_info.add_argument("name", metavar="NAME", help="the plugin's name")
     p_info.add_argument("--json", action="store_true", help="print JSON for machines")
+    p_info.add_argument("--host", metavar="DIST", default=None,
+                        help="the application's distribution (see check --host)")
     _add_common_options(p_info, "")
     p_info.set_defaults(handler=_cmd_info)
     return parser
@@ -458,7 +478,7 @@ def _build_manager(opts: argparse.Namespace) -> PluginManager:
     following the docs uses, so conflicts resolve as they would there."""
     for directory in opts.paths:
         _check_directory(directory)
-    manager = PluginManager(entry_point_group=opts.group)
+    manager = PluginManager(entry_point_group=opts.group, host=getattr(opts, "host", None))
     manager.discover_installed_plugins()
     for directory in opts.paths:
         manager.discover_plugins(directory)
@@ -483,7 +503,8 @@ def format_problem(problem: PluginProblem) -> str:
     lead = "plugin %r" % (problem.plugin,)
     while rest.startswith(lead):  # wrapped errors may repeat it: "plugin 'x' in f: plugin 'x': .."
         rest = rest[len(lead):].lstrip()
-        for filler in ("from %s" % (where,), "in %s" % (source.path if source else None,)):
+        for filler in ("from %s" % (where,), "(%s)" % (where,),
+                       "in %s" % (source.path if source else None,)):
             if rest.startswith(filler):
                 rest = rest[len(filler):]
                 break
@@ -504,18 +525,39 @@ def _plural(count: int, word: str) -> str:
 
 
 def _cmd_check(opts: argparse.Namespace) -> int:
-    manager = _build_manager(opts)
-    problems = manager.check()
-    names = set(manager.get_registered_plugins())
-    names.update(p.plugin for p in problems if p.plugin is not None)
+    from ._check import check_plugins
+
+    for directory in opts.paths:
+        _check_directory(directory)
+    if opts.host is not None and not opts.host.strip():
+        raise UsageError("--host needs a distribution name")
+    report = check_plugins(opts.group, opts.paths, stage=opts.stage, host=opts.host,
+                           allow_list=opts.allow, block_list=opts.block)
+    names = set(report.checked)
+    names.update(p.plugin for p in report.problems if p.plugin is not None)
+    errors, warnings = report.errors, report.warnings
     if opts.json:
-        _print_json({"checked": len(names), "problems": [_problem_dict(p) for p in problems]})
+        _print_json({"stage": report.stage, "checked": len(names),
+                     "problems": [_check_problem_dict(p) for p in report.problems]})
     else:
-        for problem in problems:
-            _out(format_problem(problem))
-        _out("%s checked, %s" % (_plural(len(names), "plugin"),
-                                 _plural(len(problems), "problem")))
-    return EXIT_PROBLEMS if problems else EXIT_OK
+        for found in report.problems:
+            line = format_problem(found.problem)
+            if found.file is not None:
+                line += " (at %s:%s)" % (found.file, found.lineno)
+            _out(("warning: " if found.severity == "warning" else "") + line)
+        summary = "%s checked, %s" % (_plural(len(names), "plugin"),
+                                      _plural(len(errors), "problem"))
+        if warnings:
+            summary += ", %s" % (_plural(len(warnings), "warning"),)
+        _out(summary)
+    return EXIT_PROBLEMS if errors else EXIT_OK
+
+
+def _check_problem_dict(found: Any) -> Dict[str, Any]:
+    data = _problem_dict(found.problem)
+    data.update(stage=found.stage, severity=found.severity, file=found.file,
+                lineno=found.lineno)
+    return data
 
 
 # -- info -------------------------------------------------------------------------------
