@@ -343,7 +343,18 @@ class PluginManager:
         return loaded
 
     def _closure(self, names: List[str]) -> List[str]:
-        """``names`` and, transitively, the registered plugins they require."""
+        """``names`` and, transitively, the registered plugins they require.
+        Requirements from distribution metadata are followed first, so a
+        plugin that metadata already rules out is never imported."""
+        meta_seen: List[str] = []
+        todo = list(names)
+        while todo:
+            name = todo.pop()
+            if name not in meta_seen:
+                meta_seen.append(name)
+                todo.extend(t for t in (self._find(r.name) for r in
+                                        self._meta_requirements(self._entries[name])) if t)
+        refused = self._refused_by_metadata(meta_seen, {})
         seen: List[str] = []
         todo = list(names)
         while todo:
@@ -352,8 +363,10 @@ class PluginManager:
                 continue
             seen.append(name)
             entry = self._entries[name]
-            if entry.meta is not None and entry.meta.blocked is not None:
-                continue  # refused by its metadata: never imported
+            if name in refused:  # refused by its metadata: never imported
+                todo.extend(t for t in (self._find(r.name) for r in
+                                        self._meta_requirements(entry)) if t and t not in seen)
+                continue
             try:
                 reqs = self._meta_requirements(entry) + parse_dependencies(
                     self._class_of(entry), name)
