@@ -262,10 +262,9 @@ def _drift(manager: PluginManager) -> List[PluginProblem]:
         source = manager.get_plugin_source(name)
         if source.kind != "distribution" or not source.dist_version:
             continue
-        try:
-            cls = manager.get_plugin_class(name)  # imported by check() already
-        except Exception:
-            continue  # reported as an import problem
+        cls = manager._entries[name].cls  # imported by check(), unless refused or broken
+        if cls is None:
+            continue
         own = None
         for klass in cls.__mro__:
             if klass is PluginBase:
