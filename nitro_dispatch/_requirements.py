@@ -74,10 +74,10 @@ class DistributionReport:
     __slots__ = ("dist_name", "dist_version", "canonical", "plugins", "incompatible",
                  "unmet", "malformed", "invalid_version", "depends", "dependency_errors")
 
-    def __init__(self, dist_name: str, dist_version: str) -> None:
+    def __init__(self, dist_name: str, dist_version: str, canonical: str = "") -> None:
         self.dist_name = dist_name
         self.dist_version = dist_version
-        self.canonical = _normalize(dist_name)
+        self.canonical = canonical or _normalize(dist_name)
         self.plugins: List[str] = []
         self.incompatible: List[Unmet] = []
         self.unmet: List[Unmet] = []
@@ -120,7 +120,8 @@ def check_distributions(plugins: Sequence[InstalledPlugin], index: Dict[str, Tup
         canon = _normalize(item.dist_name)
         report = reports.get(canon)
         if report is None:
-            report = reports[canon] = DistributionReport(item.dist_name, item.dist_version)
+            report = reports[canon] = DistributionReport(item.dist_name, item.dist_version,
+                                                         canon)
             report.invalid_version = not _valid_version(item.dist_version)
             requires[canon] = item.requires
         report.plugins.append(item.name)
@@ -134,11 +135,8 @@ def check_distributions(plugins: Sequence[InstalledPlugin], index: Dict[str, Tup
             if isinstance(parsed, str):
                 report.malformed.append("%r: %s" % (text, parsed))
                 continue
-            name, spec, shown, active = parsed
-            if not active:
-                continue
-            target = _normalize(name)
-            if target == canon:
+            name, target, spec, shown, active = parsed
+            if not active or target == canon:
                 continue  # a distribution requiring itself (with an extra, say) needs nothing
             if target in reports and target not in vital:
                 report.depends.append((target, spec, shown))
@@ -153,7 +151,7 @@ def check_distributions(plugins: Sequence[InstalledPlugin], index: Dict[str, Tup
                 continue
             (report.incompatible if target in vital else report.unmet).append(
                 Unmet(shown, name, found))
-    for cycle in _cycles(reports):
+    for cycle in _cycles(reports) if any(r.depends for r in reports.values()) else ():
         text = " -> ".join(reports[c].dist_name for c in cycle)
         for canon in cycle[:-1]:
             reports[canon].dependency_errors.append(
@@ -260,9 +258,21 @@ class _Versions:
         if canon in self.known:
             return self.known[canon]
         found = self.index.get(canon)
-        version = _record_version(*found) if found is not None else None
+        if found is None:
+            version = None
+        elif len(found[1]) > 5:
+            version = found[1][6]
+        else:  # the same record (path, mtime) gives the same version
+            key = (found[0], found[1][1], found[1][2])
+            version = _RECORD_VERSIONS.get(key, _UNKNOWN)
+            if version is _UNKNOWN:
+                version = _RECORD_VERSIONS[key] = _record_version(*found)
         self.known[canon] = version
         return version
+
+
+_UNKNOWN: Any = object()
+_RECORD_VERSIONS: Dict[Tuple[str, Any, Any], Optional[str]] = {}
 
 
 def _record_version(root: str, dist: Any) -> Optional[str]:
@@ -296,8 +306,8 @@ def _record_version(root: str, dist: Any) -> Optional[str]:
 
 # -- requirements ----------------------------------------------------------------
 
-# requirement string -> (name, specifier text, shown, marker true here), or
-# the reason it does not parse
+# requirement string -> (name, normalized name, specifier text, shown, marker
+# true here), or the reason it does not parse
 _PARSED: Dict[str, Any] = {}
 _SATISFIES: Dict[Tuple[str, str], bool] = {}
 _VALID: Dict[str, bool] = {}
@@ -314,7 +324,12 @@ def _parse(text: str) -> Any:
     stripped = text.strip()
     if stripped and stripped[0].isalnum() and stripped.replace("-", "").replace(
             "_", "").replace(".", "").isalnum() and stripped.isascii():
-        return (stripped, "", stripped, True)  # a bare name: no need for packaging
+        # a bare name: no need for packaging
+        return (stripped, _normalize(stripped), "", stripped, True)
+    if ";" not in stripped and "@" not in stripped:
+        simple = _parse_simple(stripped)
+        if simple is not None:
+            return simple
     from packaging.requirements import InvalidRequirement, Requirement
 
     try:
@@ -329,7 +344,35 @@ def _parse(text: str) -> Any:
         except Exception:  # an undefined marker variable, say: not applicable here
             active = False
     spec = str(req.specifier)
-    return (req.name, spec, req.name + spec, active)
+    return (req.name, _normalize(req.name), spec, req.name + spec, active)
+
+
+def _parse_simple(text: str) -> Any:
+    """``name[extras] specifiers`` without a marker, parsed without
+    ``packaging.requirements`` (which costs more to import than a warm
+    listing); None when it is not of that shape."""
+    end = 0
+    while end < len(text) and (text[end].isalnum() or text[end] in "._-"):
+        end += 1
+    name, rest = text[:end], text[end:].strip()
+    if not name or not name[0].isalnum() or not name[-1].isalnum() or not name.isascii():
+        return None
+    if rest.startswith("["):
+        close = rest.find("]")
+        if close < 0:
+            return None
+        rest = rest[close + 1:].strip()
+    if rest.startswith("(") and rest.endswith(")"):
+        rest = rest[1:-1].strip()
+    if not rest or rest[0] not in "<>=!~" or "(" in rest or "[" in rest:
+        return None
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+    try:
+        spec = str(SpecifierSet(rest))
+    except InvalidSpecifier:
+        return None  # packaging.requirements says why
+    return (name, _normalize(name), spec, name + spec, True)
 
 
 def _satisfies(spec: str, version: str) -> bool:
