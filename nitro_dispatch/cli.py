@@ -5,8 +5,11 @@
     from entry-point metadata (:func:`nitro_dispatch.list_installed_plugins`);
     no plugin code is imported.
 ``check``
-    Import, validate and resolve every plugin without loading it; one line
-    per problem, then a summary.  Exit status 1 when there is any problem.
+    Check every plugin in stages (see :mod:`nitro_dispatch._check`):
+    ``--static`` imports nothing, the default adds the import stage,
+    ``--load`` also loads and unloads every plugin.  One line per problem,
+    then a summary; ``--json`` gives each problem's stage and phase.  Exit
+    status 1 when there is any problem (warnings do not count).
 ``info NAME``
     One plugin's metadata, source, dependencies (each checked against what
     is installed) and hooks.  This imports the plugin (and its
@@ -19,7 +22,8 @@ adds a drop-in directory, ``-v`` shows the library's log at DEBUG.
 Drop-in files under ``list``: a drop-in file carries no metadata, so its
 plugins cannot be known without running it, and ``list`` promises to run no
 plugin code.  ``list --path DIR`` therefore *reads* each ``*_plugin.py``
-file of DIR with :mod:`ast` and reports the top-level classes that derive
+file of DIR with :mod:`ast` (:func:`nitro_dispatch.list_dropin_plugins`)
+and reports the top-level classes that derive
 from ``PluginBase`` (directly, or through classes of the same file), with
 their ``name`` and ``version`` when those are string literals or module-level
 string constants ("?" otherwise).  Plugins that only exist when the file
