@@ -111,8 +111,6 @@ class PluginManager:
         # dependents fail with this reason rather than "not registered".
         self._unavailable: Dict[str, str] = {}
         self._canonical: Dict[str, str] = {}  # canonical name -> registered name
-        # Installed plugin distributions, by canonical name (see _requirements).
-        self._dist_reports: Dict[str, Any] = {}
         self._lock = RLock()
         if log_level is not None:
             configure_level(log_level)
@@ -222,7 +220,6 @@ class PluginManager:
         index: Dict[str, Any] = {}
         found = _list_installed(group, None, index)
         reports = check_distributions(found, index, self.host)
-        self._dist_reports.update(reports)
         claims: Dict[str, List[Any]] = {}
         for item in found:  # names equal after canonicalization are one name
             claims.setdefault(_canonical(item.name), []).append(item)
@@ -256,18 +253,19 @@ class PluginManager:
                     self._report_taken(name, source, self._entries[holder].source)
                 continue
             self.register_lazy(name, _bind(load_entry_point, item), source)
-            self._entries[name].meta = self._metadata_verdict(
-                name, group, reports[_canonical(item.dist_name)], source)
+            self._entries[name].meta = self._metadata_verdict(name, group, reports, item, source)
             registered.append(name)
         return registered
 
-    def _metadata_verdict(self, name: str, group: str, report: Any,
+    def _metadata_verdict(self, name: str, group: str, reports: Dict[str, Any], item: Any,
                           source: PluginSource) -> PluginMeta:
-        """Report what the distribution's metadata says about the plugin;
-        the record says whether its load is refused without importing it."""
+        """Report what ``item``'s distribution metadata says about the plugin
+        (``reports``: :func:`check_distributions` of its group); the record
+        says whether its load is refused without importing it."""
         from ._requirements import PluginMeta, plugin_findings
 
-        meta = PluginMeta(group, report)
+        report = reports[_canonical(item.dist_name)]
+        meta = PluginMeta(group, report, reports)
         findings, meta.blocked, meta.phase = plugin_findings(
             name, report, verify=self.verify_requirements, validate=self.validate_metadata)
         for phase, message in findings:
@@ -435,7 +433,7 @@ class PluginManager:
             return []
         from ._requirements import plugin_requirements
 
-        return plugin_requirements(entry.meta.report, self._dist_reports)
+        return plugin_requirements(entry.meta.report, entry.meta.reports)
 
     def _refused_by_metadata(self, names: List[str], broken: Dict[str, str]
                              ) -> Dict[str, PluginLoadError]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 __all__ = ["PHASES", "STAGES", "DISCOVERY", "CONFLICT", "CONFIGURATION", "COMPATIBILITY",
            "REQUIREMENTS", "VALIDATION", "DEPENDENCY", "IMPORT", "DRIFT", "EVENT", "LOAD",
-           "UNLOAD", "RELOAD", "STAGE_STATIC", "STAGE_IMPORT", "STAGE_LOAD",
+           "HOOK", "UNLOAD", "RELOAD", "STAGE_STATIC", "STAGE_IMPORT", "STAGE_LOAD",
            "WARNING_PHASES"]
 
 DISCOVERY = "discovery"
@@ -26,6 +26,7 @@ IMPORT = "import"
 DRIFT = "drift"
 EVENT = "event"
 LOAD = "load"
+HOOK = "hook"
 UNLOAD = "unload"
 RELOAD = "reload"
 
@@ -51,6 +52,7 @@ PHASES = {
            "distribution's is used)",
     EVENT: "a hook attaches to an event the host did not declare",
     LOAD: "creating the plugin, attaching its hooks or its on_load failed",
+    HOOK: "a hook raised or timed out while an event ran (nitro.plugin.error only)",
     UNLOAD: "the plugin's on_unload raised (the unload still completed)",
     RELOAD: "a reload failed; the previous version stays in service",
 }

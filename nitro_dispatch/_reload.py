@@ -49,7 +49,7 @@ def reload_plugin(manager: "PluginManager", name: str) -> PluginBase:
         entry = manager._entry(name)
         old_cls = manager._class_of(entry)
         old_version, old_requires = entry.version, entry.requires
-        old_source, old_meta, old_reports = entry.source, entry.meta, dict(manager._dist_reports)
+        old_source, old_meta = entry.source, entry.meta
         module_name = old_cls.__module__
         path = entry.source.path if entry.source.kind == "dropin" else None
         try:
@@ -66,8 +66,6 @@ def reload_plugin(manager: "PluginManager", name: str) -> PluginBase:
         except Exception as exc:
             entry.cls, entry.version, entry.requires = old_cls, old_version, old_requires
             entry.source, entry.meta = old_source, old_meta
-            manager._dist_reports.clear()
-            manager._dist_reports.update(old_reports)
             reason = str(exc) if isinstance(exc, NitroPluginError) else "%s: %s" % (
                 type(exc).__name__, exc)
             error = PluginLoadError("plugin %r could not be reloaded from %s: %s"
@@ -91,8 +89,6 @@ def reload_plugin(manager: "PluginManager", name: str) -> PluginBase:
         except PluginLoadError as exc:
             entry.cls, entry.version, entry.requires = old_cls, old_version, old_requires
             entry.source, entry.meta = old_source, old_meta
-            manager._dist_reports.clear()
-            manager._dist_reports.update(old_reports)
             if old is not None:
                 old.enabled = entry.enabled
                 manager._attach(entry, old)  # the previous version, back in service
@@ -136,12 +132,10 @@ def reread_metadata(manager: "PluginManager", entry: "_Entry") -> Tuple[str, Opt
                                                  for i in items)))
     item = items[0]
     reports = check_distributions(found, index, manager.host)
-    manager._dist_reports.update(reports)
     entry.source = PluginSource("distribution", dist_name=item.dist_name,
                                 dist_version=item.dist_version, path=item.location,
                                 module=item.module, value=item.value)
-    entry.meta = manager._metadata_verdict(name, group, reports[_normalize(item.dist_name)],
-                                           entry.source)
+    entry.meta = manager._metadata_verdict(name, group, reports, item, entry.source)
     if entry.meta.blocked is not None:
         raise entry.meta.blocked
     importlib.invalidate_caches()  # pip may have added files the finders have not seen

@@ -97,13 +97,16 @@ class PluginMeta:
     """What the manager keeps about an installed plugin's metadata: the
     group it was found in, its distribution's report, and, when metadata
     alone already rules it out, the error its load fails with (and the
-    phase of that problem)."""
+    phase of that problem).  ``reports`` tells which plugins each required
+    distribution advertises."""
 
-    __slots__ = ("group", "report", "blocked", "phase")
+    __slots__ = ("group", "report", "reports", "blocked", "phase")
 
-    def __init__(self, group: str, report: DistributionReport) -> None:
+    def __init__(self, group: str, report: DistributionReport,
+                 reports: Dict[str, DistributionReport]) -> None:
         self.group = group
         self.report = report
+        self.reports = reports  # every plugin distribution of the group, by canonical name
         self.blocked: Optional[Exception] = None
         self.phase = ""
 

@@ -245,8 +245,8 @@ def test_requirements_and_versions_come_from_the_listing_records(site: Path) -> 
 
 def test_phase_names_are_documented() -> None:
     assert {"discovery", "conflict", "configuration", "compatibility", "requirements",
-            "validation", "dependency", "import", "drift", "event", "load", "unload",
-            "reload"} == set(PHASES)
+            "validation", "dependency", "import", "drift", "event", "load", "hook",
+            "unload", "reload"} == set(PHASES)
     assert all(isinstance(text, str) and text for text in PHASES.values())
 
 
