@@ -95,11 +95,11 @@ def check_plugins(group: str = DEFAULT_GROUP, paths: Sequence[str] = (), *,
     if stage not in STAGES:
         raise ValueError("stage must be one of %s, not %r" % (", ".join(STAGES), stage))
     report = CheckReport(stage)
-    seen: Set[Tuple[Optional[str], str, str]] = set()
+    seen: Set[Tuple[Optional[str], str]] = set()
 
     def add(stage_name: str, problems: Iterable[PluginProblem]) -> None:
         for problem in problems:
-            key = (problem.plugin, problem.phase, problem.message)
+            key = (problem.plugin, problem.message)  # a later stage may see it again
             if key in seen:
                 continue
             seen.add(key)
@@ -197,11 +197,14 @@ def _dropin_conflicts(installed: Sequence[Any], dropins: Sequence[Any]) -> List[
 
 def _unmatched_names(names: Sequence[str], allow_list: Optional[Iterable[str]],
                      block_list: Optional[Iterable[str]]) -> List[PluginProblem]:
+    from ._distributions import _normalize
+
     known = set(names)
+    canonical = {_normalize(n) for n in names}
     problems = []
     for kind, listed in (("allow", allow_list), ("block", block_list)):
         for name in sorted(listed or ()):
-            if name not in known:
+            if _normalize(name) not in canonical:
                 import difflib
 
                 close = difflib.get_close_matches(name, sorted(known), n=1)

@@ -273,9 +273,12 @@ class PluginManager:
         return meta
 
     def _admits(self, name: str) -> bool:
-        if name in self.block_list:
+        """Allowed and not blocked; list names compare canonically."""
+        canon = _canonical(name)
+        if name in self.block_list or any(_canonical(b) == canon for b in self.block_list):
             return False
-        return self.allow_list is None or name in self.allow_list
+        return self.allow_list is None or name in self.allow_list or \
+            any(_canonical(a) == canon for a in self.allow_list)
 
     # -- loading --------------------------------------------------------
 
