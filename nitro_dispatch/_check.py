@@ -22,7 +22,7 @@ A problem found by one stage is not repeated by a later one.
 from __future__ import annotations
 
 from ._manager import DEFAULT_GROUP, PluginManager
-from ._phases import (CONFIGURATION, CONFLICT, DISCOVERY, DRIFT, EVENT, STAGE_IMPORT,
+from ._phases import (CONFIGURATION, CONFLICT, DISCOVERY, DRIFT, EVENT, IMPORT, STAGE_IMPORT,
                       STAGE_LOAD, STAGE_STATIC, STAGES, WARNING_PHASES)
 from ._source import PluginProblem, PluginSource
 
@@ -103,7 +103,8 @@ def check_plugins(group: str = DEFAULT_GROUP, paths: Sequence[str] = (), *,
             if key in seen:
                 continue
             seen.add(key)
-            file, lineno = _innermost(problem) if problem.phase == "import" else (None, None)
+            file, lineno = _innermost(problem) if problem.phase in (IMPORT, DISCOVERY) \
+                else (None, None)
             report.problems.append(CheckProblem(stage_name, problem, file, lineno))
 
     manager = PluginManager(entry_point_group=group, allow_list=allow_list,
@@ -152,11 +153,14 @@ def check_plugins(group: str = DEFAULT_GROUP, paths: Sequence[str] = (), *,
 
 
 def _innermost(problem: PluginProblem) -> Tuple[Optional[str], Optional[int]]:
-    """File and line of the innermost frame of an import failure."""
+    """File and line of the innermost frame of an import failure (none for
+    failures the library itself diagnosed, such as a name mismatch)."""
+    from ._errors import NitroPluginError
+
     error: Any = problem.error
     while error is not None and error.__cause__ is not None:
         error = error.__cause__
-    if error is None:
+    if error is None or isinstance(error, NitroPluginError):
         return None, None
     if isinstance(error, SyntaxError) and error.filename:
         return error.filename, error.lineno

@@ -679,7 +679,11 @@ def _cmd_info(opts: argparse.Namespace) -> int:
             _error(line)
         return EXIT_PROBLEMS
     source = manager.get_plugin_source(name)
+    incompatible = [p for p in manager.get_problems()
+                    if p.plugin == name and p.phase == "compatibility"]
     try:
+        if incompatible:  # never imported (SPEC section 10)
+            raise NitroPluginError(incompatible[0].message)
         cls = manager.get_plugin_class(name)
     except NitroPluginError as exc:
         line = format_problem(PluginProblem(name, "import", str(exc), source))

@@ -72,6 +72,12 @@ def test_import_and_load_stages(site: Path, tmp_path: Path) -> None:  # noqa: F8
     (site / "ndtest_chkboom.py").write_text(
         (site / "ndtest_chkboom.py").read_text()
         + "    def on_load(self):\n        raise RuntimeError('boom')\n")
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    (drop / "oops_plugin.py").write_text("import os\nraise KeyError('oops')\n")
+    plain = check_plugins(group, [str(drop)])
+    [oops] = [p for p in plain.problems if p.phase == "discovery"]
+    assert (oops.stage, oops.file, oops.lineno) == ("import", str(drop / "oops_plugin.py"), 2)
     plain = check_plugins(group)
     assert found(plain) == {("chkbad", "import", "import"), ("chkok", "import", "drift")}
     [bad] = [p for p in plain.problems if p.phase == "import"]

@@ -286,6 +286,13 @@ def test_check_in_three_stages_through_the_command(venv: Venv, tmp_path: Path) -
     assert ("chkboom", "load", "load") in load["found"]
     assert "onload-chkok" in load["marks"] and "import-ndr_chkinc" not in load["marks"]
 
+    marks = tmp_path / "marks-info"
+    marks.mkdir()
+    info = venv.run(["-m", "nitro_dispatch", "info", "chkinc", "--group", "ndr.check"],
+                    check=False, env={"ND_MARKS": str(marks)})
+    assert info.returncode == 1 and "requires nitro-dispatch>=99" in info.stdout
+    assert list(marks.iterdir()) == []  # info does not import an incompatible plugin
+
     text = venv.run(["-m", "nitro_dispatch", "check", "--static", "--group", "ndr.check"],
                     check=False)
     assert text.returncode == 1
