@@ -25,11 +25,15 @@ source checkout on ``sys.path`` counts as itself.  Other distributions'
 versions come from their metadata folder names (``name-1.2.dist-info``),
 which installers write from the ``Version`` header, and from the header
 itself when the folder name has none; nothing is read for distributions no
-requirement names.
+requirement names.  A requirement on the host (or on nitro-dispatch) is a
+compatibility requirement only, even when the host ships plugins of its own
+in the group: those are not made dependencies.  A distribution requiring
+itself (through an extra) needs nothing.  For egg-info only the
+``Requires-Dist`` headers of ``PKG-INFO`` count; ``requires.txt`` is not read.
 
-Cost: each requirement string is parsed once per process (bare names, the
-common case, are not parsed at all), each marker evaluated once, each
-(specifier, version) pair checked once.
+Cost: each requirement string is parsed once per process (bare names and
+``name>=1,<2`` shapes without ``packaging.requirements``), each marker
+evaluated once, each (specifier, version) pair checked once.
 """
 
 from __future__ import annotations
