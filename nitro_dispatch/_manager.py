@@ -209,9 +209,14 @@ class PluginManager:
 
         Problems are reported (logged, ``nitro.plugin.error`` with phase
         "conflict" or "discovery", and :meth:`get_problems`), never raised:
-        two distributions claiming one name register neither; a name
-        already registered from another source keeps its first registration.
-        The ``allow_list``/``block_list`` apply before anything is imported.
+        two distributions claiming one name (canonically) register neither;
+        a name already registered from another source keeps its first
+        registration.  The ``allow_list``/``block_list`` apply before
+        anything is imported.  Each distribution's ``Requires-Dist`` is
+        checked here, from metadata alone (phases "compatibility",
+        "requirements", "validation", "dependency"; see
+        :mod:`._requirements`); a plugin it rules out registers but its load
+        fails without importing it.
         """
         from ._distributions import _list_installed, load_entry_point
         from ._requirements import check_distributions
