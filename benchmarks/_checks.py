@@ -26,7 +26,7 @@ def main() -> int:
         return len(list_installed_plugins(group))
 
     def checked() -> int:
-        index: dict = {}
+        index: list = []
         found = _list_installed(group, None, index)
         reports = check_distributions(found, index, host)
         return len(found) + sum(len(r.unmet) + len(r.incompatible) for r in reports.values())

@@ -399,6 +399,8 @@ def run_checks(python: str, rounds: int, workdir: str) -> Dict[str, Any]:
     for name, values in data["samples_ms"].items():
         data[name] = statistics.median(values)
     data["ratio"] = data["checked"] / data["listing"]
+    # Best of the rounds too: on a shared machine the median can be noise.
+    data["best_ratio"] = min(data["samples_ms"]["checked"]) / min(data["samples_ms"]["listing"])
     return data
 
 
@@ -558,11 +560,11 @@ def report(results: Dict[str, Any], keys: List[str]) -> Tuple[str, Dict[str, str
             verdicts["R"] = verdict(ok)
             out.append("R: K=%d distributions, %d%% plugin distributions with 5 Requires-Dist "
                        "each, warm cache, one process: listing %.2f ms, listing + metadata "
-                       "checks %.2f ms %s (target <= %.1fx) %s; a whole "
+                       "checks %.2f ms %s (best of rounds %s; target <= %.1fx) %s; a whole "
                        "discover_installed_plugins() %.2f ms"
                        % (R_SIZE, 10, checks["listing"], checks["checked"],
-                          fmt_ratio(checks["ratio"]), R_TARGET, verdict(ok),
-                          checks["discover"]))
+                          fmt_ratio(checks["ratio"]), fmt_ratio(checks["best_ratio"]),
+                          R_TARGET, verdict(ok), checks["discover"]))
         out.append("")
     notes = []
     for k in keys:

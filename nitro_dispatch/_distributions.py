@@ -164,9 +164,10 @@ def list_installed_plugins(
 
 
 def _list_installed(group: str, path: Optional[Iterable[Union[str, os.PathLike[str]]]],
-                    index: Optional[Dict[str, Tuple[str, _Dist]]]) -> List[InstalledPlugin]:
+                    index: Optional[List[Tuple[str, List[_Dist]]]]) -> List[InstalledPlugin]:
     """:func:`list_installed_plugins`; ``index``, when given, also receives
-    every distribution on the path: normalized name -> (path entry, record)."""
+    every path entry's distributions, in path order: (path entry, records)
+    (the first of a name on the path is the one installed)."""
     entries = sys.path if path is None else path
     cache_dir = _cache_dir()
     cache_file = _cache_file(cache_dir, group) if cache_dir else None
@@ -180,13 +181,14 @@ def _list_installed(group: str, path: Optional[Iterable[Union[str, os.PathLike[s
         if root in roots_seen:
             continue
         roots_seen.add(root)
-        for dist in _entry_dists(root, group, cached, updates):
+        dists = _entry_dists(root, group, cached, updates)
+        if index is not None:
+            index.append((root, dists))
+        for dist in dists:
             norm = dist[0]
             if norm in dists_seen:
                 continue
             dists_seen.add(norm)
-            if index is not None:
-                index[norm] = (root, dist)
             if len(dist) > 5:
                 for name, value in dist[7]:
                     found.append(InstalledPlugin(name, value, group, dist[5], dist[6], root,

@@ -222,7 +222,7 @@ class PluginManager:
         from ._requirements import check_distributions
 
         group = group or self.entry_point_group
-        index: Dict[str, Any] = {}
+        index: List[Any] = []
         found = _list_installed(group, None, index)
         reports = check_distributions(found, index, self.host)
         claims: Dict[str, List[Any]] = {}

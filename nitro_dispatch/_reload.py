@@ -16,7 +16,7 @@ from ._plugin import PluginBase, class_plugin_name, parse_dependencies, validate
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Dict, Optional, Tuple, Type
+    from typing import Any, List, Optional, Tuple, Type
 
     from ._manager import PluginManager, _Entry  # noqa: F401
 
@@ -120,7 +120,7 @@ def reread_metadata(manager: "PluginManager", entry: "_Entry") -> Tuple[str, Opt
 
     name = entry.name
     group = entry.meta.group if entry.meta is not None else manager.entry_point_group
-    index: Dict[str, Any] = {}
+    index: List[Any] = []
     found = _list_installed(group, None, index)
     items = [i for i in found if _normalize(i.name) == _normalize(name)]
     if not items:

@@ -33,7 +33,9 @@ itself (through an extra) needs nothing.  For egg-info only the
 
 Cost: each requirement string is parsed once per process (bare names and
 ``name>=1,<2`` shapes without ``packaging.requirements``), each marker
-evaluated once, each (specifier, version) pair checked once.
+evaluated once, each (specifier, version) pair checked once; within one
+check each distinct requirement string is decided once, and only the
+distributions some requirement names are looked up.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ from ._distributions import _normalize
 
 TYPE_CHECKING = False  # typing costs more to import than all of nitro_dispatch
 if TYPE_CHECKING:
-    from typing import Any, Dict, List, Optional, Sequence, Tuple
+    from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
 
     from ._distributions import InstalledPlugin
 
@@ -115,12 +117,12 @@ class PluginMeta:
         self.phase = ""
 
 
-def check_distributions(plugins: Sequence[InstalledPlugin], index: Dict[str, Tuple[str, Any]],
+def check_distributions(plugins: Sequence[InstalledPlugin], index: List[Tuple[str, Any]],
                         host: Optional[str] = None) -> Dict[str, DistributionReport]:
     """A :class:`DistributionReport` for every distribution shipping one of
-    ``plugins``, by canonical distribution name.  ``index`` maps normalized
-    names of all installed distributions to ``(path entry, record)``, as
-    :func:`nitro_dispatch._distributions._list_installed` fills it."""
+    ``plugins``, by canonical distribution name.  ``index`` lists every path
+    entry's distribution records, ``(path entry, records)`` in path order,
+    as :func:`nitro_dispatch._distributions._list_installed` fills it."""
     reports: Dict[str, DistributionReport] = {}
     requires: Dict[str, Sequence[str]] = {}
     for item in plugins:
@@ -135,35 +137,62 @@ def check_distributions(plugins: Sequence[InstalledPlugin], index: Dict[str, Tup
     vital = {SELF}
     if host:
         vital.add(_normalize(host))
-    versions = _Versions(index)
+    # Each distinct requirement string is decided once: what it requires does
+    # not depend on who requires it (a distribution requiring itself aside).
+    texts: Set[str] = set()
+    for reqs in requires.values():
+        texts.update(reqs)
+    parsed_of = {text: _requirement(text) for text in texts}
+    versions = _Versions(index, {p[1] for p in parsed_of.values() if not isinstance(p, str)})
+    outcome = {text: _outcome(parsed, reports, vital, versions)
+               for text, parsed in parsed_of.items()}
     for canon, report in reports.items():
         for text in requires[canon]:
-            parsed = _requirement(text)
-            if isinstance(parsed, str):
-                report.malformed.append("%r: %s" % (text, parsed))
-                continue
-            name, target, spec, shown, active = parsed
-            if not active or target == canon:
-                continue  # a distribution requiring itself (with an extra, say) needs nothing
-            if target in reports and target not in vital:
-                report.depends.append((target, spec, shown))
-                dep = reports[target]
-                if spec and not _satisfies(spec, dep.dist_version):
-                    report.dependency_errors.append(
-                        "requires %s, but %s %s is installed" % (shown, dep.dist_name,
-                                                                 dep.dist_version))
-                continue
-            found = versions.get(target)
-            if found is not None and (not spec or _satisfies(spec, found)):
-                continue
-            (report.incompatible if target in vital else report.unmet).append(
-                Unmet(shown, name, found))
+            out = outcome[text]
+            if out is None or out[1] == canon:
+                continue  # met, not for here, or a distribution requiring itself (an extra)
+            kind = out[0]
+            if kind == "depends":
+                report.depends.append(out[2])
+                if out[3]:
+                    report.dependency_errors.append(out[3])
+            elif kind == "incompatible":
+                report.incompatible.append(out[2])
+            elif kind == "unmet":
+                report.unmet.append(out[2])
+            else:
+                report.malformed.append("%r: %s" % (text, out[2]))
     for cycle in _cycles(reports) if any(r.depends for r in reports.values()) else ():
         text = " -> ".join(reports[c].dist_name for c in cycle)
         for canon in cycle[:-1]:
             reports[canon].dependency_errors.append(
                 "its distribution is in a dependency cycle: %s" % (text,))
     return reports
+
+
+def _outcome(parsed: Any, reports: Dict[str, DistributionReport], vital: Set[str],
+             versions: "_Versions") -> Any:
+    """What one requirement means here: ``None`` (met, or its marker is
+    false), or ``(kind, required canonical name, detail, error)`` with kind
+    "depends" (on a plugin distribution; error when its version does not
+    fit), "incompatible", "unmet" or "malformed" (detail: the reason)."""
+    if isinstance(parsed, str):
+        return ("malformed", None, parsed, None)
+    name, target, spec, shown, active = parsed
+    if not active:
+        return None
+    if target in reports and target not in vital:
+        dep = reports[target]
+        error = None
+        if spec and not _satisfies(spec, dep.dist_version):
+            error = "requires %s, but %s %s is installed" % (
+                shown, dep.dist_name, dep.dist_version)
+        return ("depends", target, (target, spec, shown), error)
+    found = versions.get(target)
+    if found is not None and (not spec or _satisfies(spec, found)):
+        return None
+    return ("incompatible" if target in vital else "unmet", target,
+            Unmet(shown, name, found), None)
 
 
 def plugin_findings(name: str, report: DistributionReport, *, verify: bool,
@@ -251,20 +280,25 @@ def plugin_requirements(report: DistributionReport,
 class _Versions:
     """Installed distributions' versions, read on demand from the index."""
 
-    __slots__ = ("index", "known")
+    __slots__ = ("index", "needed", "by_name", "known")
 
-    def __init__(self, index: Dict[str, Tuple[str, Any]]) -> None:
+    def __init__(self, index: List[Tuple[str, Any]], needed: Any) -> None:
+        from . import __version__
+
         self.index = index
-        self.known: Dict[str, Optional[str]] = {}
+        self.needed = needed  # the names that may be asked for
+        self.by_name: Optional[Dict[str, Tuple[str, Any]]] = None
+        self.known: Dict[str, Optional[str]] = {SELF: __version__}
 
     def get(self, canon: str) -> Optional[str]:
-        if canon == SELF:
-            from . import __version__
-
-            return __version__
         if canon in self.known:
             return self.known[canon]
-        found = self.index.get(canon)
+        if self.by_name is None:  # built once, on the first need
+            needed = self.needed
+            self.by_name = {}
+            for root, dists in reversed(self.index):  # the first on the path wins
+                self.by_name.update([(d[0], (root, d)) for d in dists if d[0] in needed])
+        found = self.by_name.get(canon)
         if found is None:
             version = None
         elif len(found[1]) > 5:

@@ -233,7 +233,7 @@ def test_requirements_and_versions_come_from_the_listing_records(site: Path) -> 
     egg = make_dist_info(site, "ndtest-eggy", "0.7", egg_info=True, folder="ndtest_eggy.egg-info")
     assert egg.name == "ndtest_eggy.egg-info"  # no version in the name: read from PKG-INFO
     for _ in range(2):  # a scan, then (where the cache keeps it) the cache
-        index: Dict[str, Any] = {}
+        index: List[Any] = []
         [item] = _list_installed(group, [str(site)], index)
         assert item.requires == ("ndtest-other>=1", "ndtest-eggy")
         reports = check_distributions([item], index)
