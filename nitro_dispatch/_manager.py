@@ -352,15 +352,15 @@ class PluginManager:
         """``names`` and, transitively, the registered plugins they require.
         Requirements from distribution metadata are followed first, so a
         plugin that metadata already rules out is never imported."""
-        meta_seen: List[str] = []
+        meta_seen: Dict[str, None] = {}  # ordered set
         todo = list(names)
         while todo:
             name = todo.pop()
             if name not in meta_seen:
-                meta_seen.append(name)
+                meta_seen[name] = None
                 todo.extend(t for t in (self._find(r.name) for r in
                                         self._meta_requirements(self._entries[name])) if t)
-        refused = self._refused_by_metadata(meta_seen, {})
+        refused = self._refused_by_metadata(list(meta_seen), {})
         seen: List[str] = []
         todo = list(names)
         while todo:
@@ -449,25 +449,24 @@ class PluginManager:
         themselves, or requiring (by distribution metadata) a plugin that is.
         Their reasons go into ``broken`` too."""
         failures: Dict[str, PluginLoadError] = {}
+        dependents: Dict[str, List[Tuple[str, Any]]] = {}  # required name -> [(name, req)]
         for name in names:
-            meta = self._entries[name].meta
-            if meta is not None and meta.blocked is not None:
-                failures[name] = meta.blocked  # type: ignore[assignment]
-                broken[name] = str(meta.blocked)
-        changed = bool(failures)
-        while changed:  # dependents by metadata, transitively
-            changed = False
-            for name in names:
+            entry = self._entries[name]
+            if entry.meta is not None and entry.meta.blocked is not None:
+                failures[name] = entry.meta.blocked  # type: ignore[assignment]
+                broken[name] = str(entry.meta.blocked)
+            for req in self._meta_requirements(entry):
+                dependents.setdefault(req.name, []).append((name, req))
+        todo = [n for n in broken if n in dependents]
+        while todo:  # dependents by metadata, transitively (no recursion)
+            required = todo.pop()
+            for name, req in dependents.get(required, ()):
                 if name in failures:
                     continue
-                for req in self._meta_requirements(self._entries[name]):
-                    if req.name in broken:
-                        failures[name] = DependencyError(
-                            "plugin %r requires %r, which cannot load: %s"
-                            % (name, str(req), broken[req.name]))
-                        broken[name] = str(failures[name])
-                        changed = True
-                        break
+                failures[name] = DependencyError("plugin %r requires %r, which cannot load: %s"
+                                                 % (name, str(req), broken[required]))
+                broken[name] = str(failures[name])
+                todo.append(name)
         return failures
 
     def _class_of(self, entry: _Entry) -> Type[PluginBase]:
