@@ -131,3 +131,28 @@ def test_reload_rereads_metadata_and_refuses_what_it_no_longer_accepts(
     assert manager.get_plugin("rl") is second
     phases: List[str] = [p.phase for p in manager.get_problems()]
     assert phases == ["compatibility", "reload", "reload"]
+
+
+def test_check_command_output_and_usage_errors(site: Path, capsys: Any) -> None:  # noqa: F811
+    from nitro_dispatch.cli import main
+
+    group = "ndtest.chk.cli"
+    dist(site, "ndtest-cli-ok", "1.0", group=group, plugins={"cliok": "ndtest_cliok:Plugin"})
+    (site / "ndtest_cliok.py").write_text(
+        (site / "ndtest_cliok.py").read_text() + "    version = '3.0'\n")
+    dist(site, "ndtest-cli-bad", "1.0", group=group, plugins={"clibad": "ndtest_clibad:Plugin"})
+    (site / "ndtest_clibad.py").write_text("raise ImportError('gone')\n")
+    assert main(["check", "--group", group]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out[-1] == "2 plugins checked, 1 problem, 1 warning"
+    assert any(line.startswith("clibad (distribution ndtest-cli-bad 1.0): ") and
+               line.endswith("(at %s:1)" % (site / "ndtest_clibad.py",)) for line in out)
+    assert any(line.startswith("warning: cliok (distribution ndtest-cli-ok 1.0): ")
+               for line in out)
+    (site / "ndtest_clibad.py").write_text(
+        "from nitro_dispatch import PluginBase\n\nclass Plugin(PluginBase):\n"
+        "    name = 'clibad'\n")
+    assert main(["check", "--group", group]) == 0  # a warning alone is not a problem
+    assert main(["check", "--static", "--load"]) == 2
+    assert main(["check", "--host", " "]) == 2
+    assert "--host needs a distribution name" in capsys.readouterr().err
