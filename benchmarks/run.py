@@ -7,7 +7,8 @@ Usage (from anywhere)::
     python benchmarks/run.py --only S1,S2,I --rounds 9 --json /tmp/bench.json
 
 Every scenario of PERFORMANCE.md is measured: S1-S6 (dispatch), I (import
-time), E (listing installed plugins) and M (memory per hook). Each
+time), E (listing installed plugins), M (memory per hook), and R (the
+metadata checks of SPEC section 10 on top of a warm listing). Each
 framework's dispatch figures are taken in a subprocess of their own together
 with the hand-written "plain" loop, round by round, and the median ratio to
 that plain figure is reported, so a noisy machine blurs both sides alike.
@@ -39,6 +40,7 @@ BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
 REPO_ROOT = os.path.dirname(BENCH_DIR)
 WORKER = os.path.join(BENCH_DIR, "_worker.py")
 LISTING = os.path.join(BENCH_DIR, "_listing.py")
+CHECKS = os.path.join(BENCH_DIR, "_checks.py")
 VENVS_DIR = os.path.join(BENCH_DIR, ".venvs")
 GROUP = "nitro_dispatch.plugins"
 
@@ -56,7 +58,8 @@ FRAMEWORKS: Dict[str, Tuple[str, str, str]] = {
 }
 
 DISPATCH_SCENARIOS = ["S1 N=1", "S1 N=10", "S1 N=100", "S2", "S3", "S4", "S5", "S6"]
-ALL_IDS = ["S1", "S2", "S3", "S4", "S5", "S6", "I", "E", "M", "C7"]
+ALL_IDS = ["S1", "S2", "S3", "S4", "S5", "S6", "I", "E", "M", "C7", "R"]
+R_SIZE, R_HOST, R_TARGET = 1000, "bench-dist-0003", 1.1  # checks on: <= 1.1x a warm listing
 E_SIZES = [50, 200, 1000]
 
 # Targets from PERFORMANCE.md: ratio to plain for S1-S6.
@@ -244,7 +247,8 @@ def write_dist(site: str, i: int, version: str, plugin: bool, scripts: bool) -> 
     os.makedirs(info)
     files = {
         "METADATA": "Metadata-Version: 2.1\nName: bench-dist-%04d\nVersion: %s\n"
-                    "Summary: benchmark distribution %d\n" % (i, version, i),
+                    "Summary: benchmark distribution %d\n" % (i, version, i)
+                    + (R_REQUIRES if plugin else ""),
         "WHEEL": "Wheel-Version: 1.0\nGenerator: bench\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
         "INSTALLER": "pip\n",
         "top_level.txt": name + "\n",
@@ -261,6 +265,13 @@ def write_dist(site: str, i: int, version: str, plugin: bool, scripts: bool) -> 
         with open(os.path.join(info, fname), "w", encoding="utf-8") as fh:
             fh.write(text)
     return info
+
+
+# What a plugin distribution requires (scenario R checks it; all are met).
+R_REQUIRES = ("Requires-Dist: nitro-dispatch>=1.0\nRequires-Dist: %s>=1.0,<2\n"
+              "Requires-Dist: bench-dist-0001>=1.0\n"
+              "Requires-Dist: bench-dist-0002; python_version >= '3'\n"
+              "Requires-Dist: bench-dist-0004[extra]>=1\n" % R_HOST)
 
 
 def build_site(site: str, k: int) -> None:
@@ -365,6 +376,32 @@ def run_listings(python: str, rounds: int, workdir: str) -> Dict[str, Any]:
         except RuntimeError as exc:
             out[str(k)] = {"error": str(exc)}
     return out
+
+
+# ---------------------------------------------------------------------------
+# R: the metadata checks of SPEC section 10 on top of a warm listing
+
+def run_checks(python: str, rounds: int, workdir: str) -> Dict[str, Any]:
+    log("measuring R (K=%d) ..." % R_SIZE)
+    site = os.path.join(workdir, "site-r")
+    build_site(site, R_SIZE)
+    cache = os.path.join(workdir, "cache-r")
+    run_listing(python, "ours", site, cache, workdir)  # fills the cache
+    out = os.path.join(workdir, "checks.json")
+    env = child_env("ours", {"PYTHONPATH": site + os.pathsep + REPO_ROOT,
+                             "NITRO_DISPATCH_CACHE_DIR": cache})
+    proc = subprocess.run([python, CHECKS, GROUP, R_HOST, str(max(rounds, 5) * 3), out],
+                          env=env, cwd=workdir, capture_output=True, text=True, timeout=300)
+    if proc.returncode != 0:
+        return {"error": last_line(proc.stderr) or "exit status %d" % proc.returncode}
+    with open(out, encoding="utf-8") as fh:
+        data: Dict[str, Any] = json.load(fh)
+    for name, values in data["samples_ms"].items():
+        data[name] = statistics.median(values)
+    data["ratio"] = data["checked"] / data["listing"]
+    # Best of the rounds too: on a shared machine the median can be noise.
+    data["best_ratio"] = min(data["samples_ms"]["checked"]) / min(data["samples_ms"]["listing"])
+    return data
 
 
 # ---------------------------------------------------------------------------
@@ -517,6 +554,21 @@ def report(results: Dict[str, Any], keys: List[str]) -> Tuple[str, Dict[str, str
                   "ours (first <= 1x, repeated <= 0.25x at K=1000)"]
         out.append(table(header, listing_rows(listing, verdicts)))
         out.append("")
+    checks = results.get("checks")
+    if checks:
+        if "error" in checks:
+            out.append("R: error: %s" % checks["error"])
+        else:
+            ok = checks["ratio"] <= R_TARGET and checks["unmet"] == 0
+            verdicts["R"] = verdict(ok)
+            out.append("R: K=%d distributions, %d%% plugin distributions with 5 Requires-Dist "
+                       "each, warm cache, one process: listing %.2f ms, listing + metadata "
+                       "checks %.2f ms %s (best of rounds %s; target <= %.1fx) %s; a whole "
+                       "discover_installed_plugins() %.2f ms"
+                       % (R_SIZE, 10, checks["listing"], checks["checked"],
+                          fmt_ratio(checks["ratio"]), fmt_ratio(checks["best_ratio"]),
+                          R_TARGET, verdict(ok), checks["discover"]))
+        out.append("")
     notes = []
     for k in keys:
         fw = results["dispatch"].get(k, {})
@@ -663,6 +715,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             log("E skipped: it measures this repository's list_installed_plugins (add 'ours')")
         if "E" in args.only and "ours" in keys:
             results["listing"] = run_listings(pythons["ours"], args.rounds, workdir)
+        if "R" in args.only and "ours" in keys:
+            results["checks"] = run_checks(pythons["ours"], args.rounds, workdir)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 

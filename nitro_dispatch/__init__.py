@@ -12,13 +12,15 @@ from ._errors import (DependencyError, HookError, HookTimeoutError, NitroPluginE
 from ._events import EventSpec, event_spec
 from ._hooks import HookRecord, hook
 from ._manager import DEFAULT_GROUP, PluginManager
+from ._phases import PHASES
 from ._plugin import PluginBase
 from ._registry import HookRegistry, HookTrace
 from ._source import PluginProblem, PluginSource
 
-TYPE_CHECKING = False  # typing costs more to import than all of nitro_dispatch
-if TYPE_CHECKING:  # for type checkers; at run time, __getattr__ below imports them
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # the lazily imported names, for type checkers
     from ._distributions import InstalledPlugin, list_installed_plugins
+    from ._dropin_listing import DropinPlugin, list_dropin_plugins
 
 __version__ = "1.3.0"
 
@@ -35,6 +37,9 @@ __all__ = [
     "PluginProblem",
     "InstalledPlugin",
     "list_installed_plugins",
+    "DropinPlugin",
+    "list_dropin_plugins",
+    "PHASES",
     "DEFAULT_GROUP",
     "NitroPluginError",
     "PluginLoadError",
@@ -49,6 +54,7 @@ __all__ = [
 ]
 
 _LAZY = {"list_installed_plugins", "InstalledPlugin"}
+_LAZY_DROPINS = {"list_dropin_plugins", "DropinPlugin"}
 
 
 def __getattr__(name: str) -> object:
@@ -57,4 +63,8 @@ def __getattr__(name: str) -> object:
         from . import _distributions
 
         return getattr(_distributions, name)
+    if name in _LAZY_DROPINS:  # ast is imported on first use too
+        from . import _dropin_listing
+
+        return getattr(_dropin_listing, name)
     raise AttributeError("module 'nitro_dispatch' has no attribute %r" % (name,))

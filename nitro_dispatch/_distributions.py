@@ -5,8 +5,8 @@ without importing any plugin code: for every directory on the search path
 (``sys.path`` by default) it lists the ``*.dist-info`` and ``*.egg-info``
 folders (and the ``EGG-INFO`` folder of an unzipped ``.egg`` on the path),
 reads each one's ``entry_points.txt`` and, only for the distributions that
-advertise the group, the ``Name`` and ``Version`` headers of ``METADATA``
-(``PKG-INFO`` for egg-info).  :func:`load_entry_point` imports one of them.
+advertise the group, the ``Name``, ``Version`` and ``Requires-Dist`` headers
+of ``METADATA`` (``PKG-INFO`` for egg-info).  :func:`load_entry_point` imports one of them.
 
 Decisions, where importlib.metadata is the reference:
 
@@ -81,7 +81,7 @@ logger = get_logger("nitro_dispatch.distributions")
 
 DEFAULT_GROUP = "nitro_dispatch.plugins"
 
-_CACHE_FORMAT = 2
+_CACHE_FORMAT = 3
 # A file modified less than this long before a scan may still change within
 # the same timestamp tick: such a scan is not cached.
 _RACY_NS = 2_000_000_000
@@ -89,7 +89,9 @@ _RACY_NS = 2_000_000_000
 # One distribution found in a path entry, as kept in memory and in the cache:
 # [normalized name, path to stat (relative to the entry, or None), mtime_ns,
 #  size, inode] and, for a distribution that advertises the group,
-# [..., dist name, dist version, [[plugin name, value], ...]].
+# [..., dist name, dist version, [[plugin name, value], ...],
+#  [Requires-Dist string, ...]].  Other distributions' versions are read from
+# their folder names on demand (see _requirements.py).
 if TYPE_CHECKING:
     _Dist = List[Any]
 
@@ -102,7 +104,7 @@ class InstalledPlugin:
     """
 
     __slots__ = ("name", "value", "module", "attr", "group", "dist_name", "dist_version",
-                 "location")
+                 "location", "requires")
 
     name: str
     value: str
@@ -112,9 +114,10 @@ class InstalledPlugin:
     dist_name: str
     dist_version: str
     location: str
+    requires: Tuple[str, ...]  # the distribution's Requires-Dist, as written
 
     def __init__(self, name: str, value: str, group: str, dist_name: str,
-                 dist_version: str, location: str) -> None:
+                 dist_version: str, location: str, requires: Iterable[str] = ()) -> None:
         self.name = name
         self.value = value
         module, _, attr = value.partition(":")
@@ -124,6 +127,7 @@ class InstalledPlugin:
         self.dist_name = dist_name
         self.dist_version = dist_version
         self.location = location
+        self.requires = tuple(requires)
 
     def _key(self) -> Tuple[str, ...]:
         return (self.name, self.value, self.group, self.dist_name, self.dist_version,
@@ -141,9 +145,11 @@ class InstalledPlugin:
         return ("InstalledPlugin(name=%r, value=%r, group=%r, dist_name=%r, dist_version=%r, "
                 "location=%r)" % self._key())
 
-    def to_dict(self) -> Dict[str, str]:
-        """The record as a plain dict (for JSON output)."""
-        return {slot: getattr(self, slot) for slot in self.__slots__}
+    def to_dict(self) -> Dict[str, Any]:
+        """The record as a plain dict (for JSON output; ``requires`` a list)."""
+        out: Dict[str, Any] = {slot: getattr(self, slot) for slot in self.__slots__}
+        out["requires"] = list(self.requires)
+        return out
 
 
 def list_installed_plugins(
@@ -159,6 +165,14 @@ def list_installed_plugins(
     if isinstance(path, (str, bytes, os.PathLike)):
         raise TypeError("path must be a list of directories, not a single %s (%r); "
                         "write path=[%r]" % (type(path).__name__, path, path))
+    return _list_installed(group, path, None)
+
+
+def _list_installed(group: str, path: Optional[Iterable[Union[str, os.PathLike[str]]]],
+                    index: Optional[List[Tuple[str, List[_Dist]]]]) -> List[InstalledPlugin]:
+    """:func:`list_installed_plugins`; ``index``, when given, also receives
+    every path entry's distributions, in path order: (path entry, records)
+    (the first of a name on the path is the one installed)."""
     entries = sys.path if path is None else path
     cache_dir = _cache_dir()
     cache_file = _cache_file(cache_dir, group) if cache_dir else None
@@ -172,14 +186,18 @@ def list_installed_plugins(
         if root in roots_seen:
             continue
         roots_seen.add(root)
-        for dist in _entry_dists(root, group, cached, updates):
+        dists = _entry_dists(root, group, cached, updates)
+        if index is not None:
+            index.append((root, dists))
+        for dist in dists:
             norm = dist[0]
             if norm in dists_seen:
                 continue
             dists_seen.add(norm)
             if len(dist) > 5:
                 for name, value in dist[7]:
-                    found.append(InstalledPlugin(name, value, group, dist[5], dist[6], root))
+                    found.append(InstalledPlugin(name, value, group, dist[5], dist[6], root,
+                                                 dist[8]))
     if cache_file is not None and updates:
         for root, record in updates.items():
             if record is None:
@@ -299,13 +317,13 @@ def _read_dist(root: str, folder: str, stem: str, meta: str, group: str) -> Opti
         return dist
     plugins = _parse_entry_points(text, group, ep_path)
     if plugins:
-        name, version = _read_name_version(os.path.join(root, folder, meta))
+        name, version, requires = _read_headers(os.path.join(root, folder, meta))
         if not name:
             logger.debug("%s has no Name header; using the folder name", folder)
             name = stem.partition("-")[0]
         if version is None:
             version = stem.partition("-")[2].partition("-")[0]
-        dist.extend([name, version, plugins])
+        dist.extend([name, version, plugins, requires])
     return dist
 
 
@@ -329,7 +347,7 @@ def _scan_file(root: str, group: str) -> List[_Dist]:
                 else:
                     plugins.append([ep.name, value])
             if plugins:
-                dist.extend([name, d.version or "", plugins])
+                dist.extend([name, d.version or "", plugins, list(d.requires or ())])
             dists.append(dist)
     except Exception as exc:  # a bad archive must not break the listing
         logger.debug("cannot read distributions in %s: %s", root, exc)
@@ -388,27 +406,30 @@ def _is_dotted(text: str) -> bool:
     return all(part.isidentifier() for part in text.split("."))
 
 
-def _read_name_version(path: str) -> Tuple[Optional[str], Optional[str]]:
-    """The Name and Version headers of a METADATA / PKG-INFO file."""
+def _read_headers(path: str) -> Tuple[Optional[str], Optional[str], List[str]]:
+    """The Name, Version and Requires-Dist headers of a METADATA / PKG-INFO
+    file (egg-info keeps requirements in ``requires.txt`` instead: those are
+    not read)."""
     name = version = None
+    requires: List[str] = []
     try:
         with open(path, encoding="utf-8", errors="replace") as f:
             for line in f:
                 if not line.strip():
                     break  # end of the headers
                 key, sep, val = line.partition(":")
-                if not sep:
-                    continue
+                if not sep or line[0] in " \t":
+                    continue  # a continuation line
                 key = key.lower()
                 if key == "name" and name is None:
                     name = val.strip()
                 elif key == "version" and version is None:
                     version = val.strip()
-                if name is not None and version is not None:
-                    break
+                elif key == "requires-dist" and val.strip():
+                    requires.append(val.strip())
     except OSError as exc:
         logger.debug("cannot read %s: %s", path, exc)
-    return name, version
+    return name, version, requires
 
 
 def _normalize(name: str) -> str:
@@ -506,6 +527,8 @@ def _dists_unchanged(root: str, dists: List[_Dist], is_dir: bool) -> bool:
                 for name, value in dist[7]:
                     if type(name) is not str or type(value) is not str:
                         raise TypeError("bad entry point")
+                if type(dist[8]) is not list or any(type(r) is not str for r in dist[8]):
+                    raise TypeError("bad requirements")
                 if type(dist[5]) is not str or type(dist[6]) is not str:
                     raise TypeError("bad distribution name or version")
         return True

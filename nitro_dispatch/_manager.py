@@ -24,6 +24,8 @@ TYPE_CHECKING = False  # typing costs more to import than all of nitro_dispatch
 if TYPE_CHECKING:
     from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, Type
 
+    from ._requirements import PluginMeta
+
 __all__ = ["PluginManager", "DEFAULT_GROUP"]
 
 logger = get_logger("nitro_dispatch.manager")
@@ -36,7 +38,7 @@ class _Entry:
     from, and its instance while loaded."""
 
     __slots__ = ("name", "cls", "loader", "source", "version", "instance", "enabled",
-                 "requires", "validate")
+                 "requires", "validate", "meta")
 
     def __init__(self, name: str, cls: Optional[Type[PluginBase]],
                  loader: Optional[Callable[[], Any]], source: PluginSource) -> None:
@@ -49,6 +51,7 @@ class _Entry:
         self.enabled = True  # wanted state, kept across unload/load and reload
         self.requires: List[str] = []  # names of plugins this one needs while loaded
         self.validate = True  # False: register(cls, validate=False) skipped the checks
+        self.meta: Optional[PluginMeta] = None  # an installed plugin's metadata verdict
 
 
 class PluginManager:
@@ -75,6 +78,10 @@ class PluginManager:
     are checked at registration.  ``entry_point_group`` is the group
     :meth:`discover_installed_plugins` reads; ``allow_list`` and
     ``block_list`` restrict which discovered plugins register at all.
+    ``host`` names the application's distribution: an installed plugin whose
+    distribution requires another version of it (or of nitro-dispatch) is
+    never imported.  ``verify_requirements`` refuses installed plugins with
+    any other unmet ``Requires-Dist`` too (see :mod:`._requirements`).
 
     Lifecycle events (``EVENT_*``) run their handlers with errors logged,
     never raised, whatever the error strategy.
@@ -91,13 +98,16 @@ class PluginManager:
                  validate_metadata: bool = True, *, entry_point_group: str = DEFAULT_GROUP,
                  allow_list: Optional[Iterable[str]] = None,
                  block_list: Optional[Iterable[str]] = None,
-                 strict_events: bool = False) -> None:
+                 strict_events: bool = False, host: Optional[str] = None,
+                 verify_requirements: bool = False) -> None:
         self.config: Dict[str, Any] = config if config is not None else {}
         self.validate_metadata = validate_metadata
         self.entry_point_group = entry_point_group
         self.allow_list = frozenset(allow_list) if allow_list is not None else None
         self.block_list = frozenset(block_list or ())
         self.strict_events = strict_events  # refuse hooks on undeclared events (see declare_event)
+        self.host = host
+        self.verify_requirements = verify_requirements
         self.hooks = HookRegistry()
         self._entries: Dict[str, _Entry] = {}  # registration order
         self._loaded: Dict[str, PluginBase] = {}  # load order, so dependencies come first
@@ -106,6 +116,7 @@ class PluginManager:
         # Names that cannot register (claimed twice), with why: their
         # dependents fail with this reason rather than "not registered".
         self._unavailable: Dict[str, str] = {}
+        self._canonical: Dict[str, str] = {}  # canonical name -> registered name
         self._lock = RLock()
         if log_level is not None:
             configure_level(log_level)
@@ -148,10 +159,12 @@ class PluginManager:
                 raise PluginRegistrationError(
                     "plugin name %r is already taken by %s; %s cannot register under it"
                     % (name, existing.source.describe(), source.describe()))
+            self._check_canonical(name, source)
             entry = _Entry(name, plugin_class, None, source)
             entry.version = version_of(plugin_class, source)
             entry.validate = bool(validate)
             self._entries[name] = entry
+            self._canonical[_canonical(name)] = name
         logger.info("registered plugin %r %s from %s", name, entry.version, source.describe())
         self._emit(self.EVENT_PLUGIN_REGISTERED, {"plugin_name": name,
                                                   "plugin_class": plugin_class,
@@ -167,11 +180,23 @@ class PluginManager:
                 raise PluginRegistrationError(
                     "plugin name %r is already taken by %s; %s cannot register under it"
                     % (name, existing.source.describe(), source.describe()))
+            self._check_canonical(name, source)
             self._entries[name] = _Entry(name, None, loader, source)
+            self._canonical[_canonical(name)] = name
         logger.info("registered plugin %r from %s (not imported yet)", name, source.describe())
         self._emit(self.EVENT_PLUGIN_REGISTERED, {"plugin_name": name, "plugin_class": None,
                                                   "source": source})
         return name
+
+    def _check_canonical(self, name: str, source: PluginSource) -> None:
+        """Names equal after canonicalization (``Foo_Bar``, ``foo-bar``) are
+        one name: the second cannot register."""
+        other = self._canonical.get(_canonical(name))
+        if other is not None and other != name and other in self._entries:
+            raise PluginRegistrationError(
+                "plugin name %r is the same as %r (names are compared canonically), which is "
+                "taken by %s; %s cannot register under it"
+                % (name, other, self._entries[other].source.describe(), source.describe()))
 
     def unregister(self, name: str) -> None:
         """Unload the plugin if loaded, then forget it."""
@@ -181,6 +206,8 @@ class PluginManager:
         finally:
             with self._lock:
                 self._entries.pop(name, None)
+                if self._canonical.get(_canonical(name)) == name:
+                    del self._canonical[_canonical(name)]
             logger.info("unregistered plugin %r", name)
 
     def discover_installed_plugins(self, group: Optional[str] = None) -> List[str]:
@@ -190,46 +217,81 @@ class PluginManager:
 
         Problems are reported (logged, ``nitro.plugin.error`` with phase
         "conflict" or "discovery", and :meth:`get_problems`), never raised:
-        two distributions claiming one name register neither; a name
-        already registered from another source keeps its first registration.
-        The ``allow_list``/``block_list`` apply before anything is imported.
+        two distributions claiming one name (canonically) register neither;
+        a name already registered from another source keeps its first
+        registration.  The ``allow_list``/``block_list`` apply before
+        anything is imported.  Each distribution's ``Requires-Dist`` is
+        checked here, from metadata alone (phases "compatibility",
+        "requirements", "validation", "dependency"; see
+        :mod:`._requirements`); a plugin it rules out registers but its load
+        fails without importing it.
         """
-        from ._distributions import list_installed_plugins, load_entry_point
+        from ._distributions import _list_installed, load_entry_point
+        from ._requirements import check_distributions
 
         group = group or self.entry_point_group
-        found = list_installed_plugins(group)
+        index: List[Any] = []
+        found = _list_installed(group, None, index)
+        reports = check_distributions(found, index, self.host)
         claims: Dict[str, List[Any]] = {}
-        for item in found:
-            claims.setdefault(item.name, []).append(item)
+        for item in found:  # names equal after canonicalization are one name
+            claims.setdefault(_canonical(item.name), []).append(item)
         registered: List[str] = []
-        for name, items in claims.items():
-            if not self._admits(name):
+        for canon, items in claims.items():
+            name = items[0].name
+            if not all(self._admits(i.name) for i in items):
                 logger.info("installed plugin %r (%s) is not allowed here; skipped", name,
                             items[0].dist_name)
                 continue
             if len(items) > 1:
                 dists = ", ".join("%s %s" % (i.dist_name, i.dist_version) for i in items)
+                spellings = sorted({i.name for i in items})
+                if len(spellings) > 1:
+                    dists = ", ".join("%s %s as %r" % (i.dist_name, i.dist_version, i.name)
+                                      for i in items)
+                    name = " / ".join(spellings)
                 message = ("plugin %r is claimed by several distributions (%s); none of them "
                            "is loaded until only one remains" % (name, dists))
-                self._unavailable[name] = message
-                self._report(name, "conflict", message, None, None)
+                for spelling in spellings:
+                    self._unavailable[spelling] = message
+                self._report(items[0].name, "conflict", message, None, None)
                 continue
             item = items[0]
             source = PluginSource("distribution", dist_name=item.dist_name,
                                   dist_version=item.dist_version, path=item.location,
                                   module=item.module, value=item.value)
-            if name in self._entries:
-                if self._entries[name].source != source:  # else: discovered before
-                    self._report_taken(name, source, self._entries[name].source)
+            holder = self._canonical.get(canon)
+            if holder is not None and holder in self._entries:
+                if self._entries[holder].source != source:  # else: discovered before
+                    self._report_taken(name, source, self._entries[holder].source)
                 continue
             self.register_lazy(name, _bind(load_entry_point, item), source)
+            self._entries[name].meta = self._metadata_verdict(name, group, reports, item, source)
             registered.append(name)
         return registered
 
+    def _metadata_verdict(self, name: str, group: str, reports: Dict[str, Any], item: Any,
+                          source: PluginSource) -> PluginMeta:
+        """Report what ``item``'s distribution metadata says about the plugin
+        (``reports``: :func:`check_distributions` of its group); the record
+        says whether its load is refused without importing it."""
+        from ._requirements import PluginMeta, plugin_findings
+
+        report = reports[_canonical(item.dist_name)]
+        meta = PluginMeta(group, report, reports)
+        findings, meta.blocked, meta.phase = plugin_findings(
+            name, report, verify=self.verify_requirements, validate=self.validate_metadata)
+        for phase, message in findings:
+            self._report(name, phase, message, source, None)
+        return meta
+
     def _admits(self, name: str) -> bool:
-        if name in self.block_list:
+        """Allowed and not blocked; list names compare canonically."""
+        canon = _canonical(name)
+        if name in self.block_list or any(_canonical(b) == canon for b in self.block_list):
             return False
-        return self.allow_list is None or name in self.allow_list
+        return self.allow_list is None or name in self.allow_list or \
+            any(_canonical(a) == canon for a in self.allow_list)
 
     # -- loading --------------------------------------------------------
 
@@ -268,6 +330,9 @@ class PluginManager:
         with self._lock:
             order, failures = self._resolve(list(self._entries))
             for name, error in failures.items():
+                meta = self._entries[name].meta
+                if meta is not None and error is meta.blocked:
+                    continue  # reported at discovery, with its phase
                 if name not in self._loaded:
                     self._report(name, "dependency" if isinstance(error, DependencyError)
                                  else "load", str(error), self._entries[name].source, error)
@@ -292,7 +357,18 @@ class PluginManager:
         return loaded
 
     def _closure(self, names: List[str]) -> List[str]:
-        """``names`` and, transitively, the registered plugins they require."""
+        """``names`` and, transitively, the registered plugins they require.
+        Requirements from distribution metadata are followed first, so a
+        plugin that metadata already rules out is never imported."""
+        meta_seen: Dict[str, None] = {}  # ordered set
+        todo = list(names)
+        while todo:
+            name = todo.pop()
+            if name not in meta_seen:
+                meta_seen[name] = None
+                todo.extend(t for t in (self._find(r.name) for r in
+                                        self._meta_requirements(self._entries[name])) if t)
+        refused = self._refused_by_metadata(list(meta_seen), {})
         seen: List[str] = []
         visited = set()  # beside ``seen``, so the walk stays linear
         canonical: Dict[str, str] = {}  # filled by _find on the first inexact name
@@ -303,8 +379,14 @@ class PluginManager:
                 continue
             visited.add(name)
             seen.append(name)
+            entry = self._entries[name]
+            if name in refused:  # refused by its metadata: never imported
+                todo.extend(t for t in (self._find(r.name) for r in
+                                        self._meta_requirements(entry)) if t and t not in visited)
+                continue
             try:
-                reqs = parse_dependencies(self._class_of(self._entries[name]), name)
+                reqs = self._meta_requirements(entry) + parse_dependencies(
+                    self._class_of(entry), name)
             except NitroPluginError:
                 continue  # _resolve reports it
             for req in reqs:
@@ -315,23 +397,13 @@ class PluginManager:
 
     def _find(self, requirement_name: str,
               canonical: Optional[Dict[str, str]] = None) -> Optional[str]:
-        """The registered name a requirement names.  ``canonical``, a dict
-        the caller keeps for one walk, caches canonical name -> first
-        registered name, so many inexact names cost one pass, not one each."""
+        """The registered name a requirement names (names compare in
+        canonical form; no two registered names share one).  ``canonical``
+        is accepted for callers that keep a per-walk cache; the manager's
+        own index makes it unnecessary."""
         if requirement_name in self._entries:
             return requirement_name
-        from packaging.utils import canonicalize_name
-
-        wanted = canonicalize_name(requirement_name)
-        if canonical is not None:
-            if not canonical:
-                for name in reversed(list(self._entries)):  # the first one wins
-                    canonical[canonicalize_name(name)] = name
-            return canonical.get(wanted)
-        for name in self._entries:
-            if canonicalize_name(name) == wanted:
-                return name
-        return None
+        return self._canonical.get(_canonical(requirement_name))
 
     def _resolve(self, names: List[str]) -> Tuple[List[str], Dict[str, PluginLoadError]]:
         """Import what is needed and order ``names`` by their dependencies."""
@@ -340,24 +412,27 @@ class PluginManager:
         nodes: List[Node] = []
         broken: Dict[str, str] = {n: why for n, why in self._unavailable.items()
                                   if n not in self._entries}
-        failures: Dict[str, PluginLoadError] = {}
+        failures: Dict[str, PluginLoadError] = self._refused_by_metadata(names, broken)
         for name in names:
             entry = self._entries[name]
+            if name in failures:
+                continue  # refused by its metadata: never imported
             try:
                 cls = self._class_of(entry)
-                reqs = parse_dependencies(cls, name)
+                reqs = self._meta_requirements(entry) + parse_dependencies(cls, name)
             except NitroPluginError as exc:
                 broken[name] = str(exc)
                 failures[name] = exc if isinstance(exc, PluginLoadError) else \
                     _as_load_error(exc)
                 continue
-            nodes.append(Node(name, entry.version or "0", reqs, entry.source.describe()))
+            nodes.append(Node(name, _dependency_version(entry), reqs, entry.source.describe()))
         # Loaded plugins outside ``names`` still satisfy requirements.
         wanted = set(names)
         for name, instance in self._loaded.items():
             if name not in wanted:
                 entry = self._entries[name]
-                nodes.append(Node(name, entry.version or "0", [], entry.source.describe()))
+                nodes.append(Node(name, _dependency_version(entry), [],
+                                  entry.source.describe()))
         order, dep_failures = resolve(nodes, broken)
         for name, error in dep_failures.items():
             failures[name] = error
@@ -368,6 +443,42 @@ class PluginManager:
                     t for t in (self._find(r.name, canonical) for r in node.requirements
                                 if r.marker is None or r.marker.evaluate()) if t]
         return [n for n in order if n in wanted], failures
+
+    def _meta_requirements(self, entry: _Entry) -> List[Any]:
+        """Requirements on plugins that ``entry``'s distribution metadata
+        declares: each plugin of a required plugin distribution, with the
+        distribution requirement's specifier."""
+        if entry.meta is None or not entry.meta.report.depends:
+            return []
+        from ._requirements import plugin_requirements
+
+        return plugin_requirements(entry.meta.report, entry.meta.reports)
+
+    def _refused_by_metadata(self, names: List[str], broken: Dict[str, str]
+                             ) -> Dict[str, PluginLoadError]:
+        """The plugins of ``names`` that metadata alone rules out: refused
+        themselves, or requiring (by distribution metadata) a plugin that is.
+        Their reasons go into ``broken`` too."""
+        failures: Dict[str, PluginLoadError] = {}
+        dependents: Dict[str, List[Tuple[str, Any]]] = {}  # required name -> [(name, req)]
+        for name in names:
+            entry = self._entries[name]
+            if entry.meta is not None and entry.meta.blocked is not None:
+                failures[name] = entry.meta.blocked  # type: ignore[assignment]
+                broken[name] = str(entry.meta.blocked)
+            for req in self._meta_requirements(entry):
+                dependents.setdefault(req.name, []).append((name, req))
+        todo = [n for n in broken if n in dependents]
+        while todo:  # dependents by metadata, transitively (no recursion)
+            required = todo.pop()
+            for name, req in dependents.get(required, ()):
+                if name in failures:
+                    continue
+                failures[name] = DependencyError("plugin %r requires %r, which cannot load: %s"
+                                                 % (name, str(req), broken[required]))
+                broken[name] = str(failures[name])
+                todo.append(name)
+        return failures
 
     def _class_of(self, entry: _Entry) -> Type[PluginBase]:
         """The plugin class, importing it for lazily registered plugins.
@@ -507,7 +618,7 @@ class PluginManager:
                 if not self._admits(name):
                     logger.info("drop-in plugin %r (%s) is not allowed here; skipped", name, path)
                     continue
-                existing = self._entries.get(name)
+                existing = self._entries.get(self._canonical.get(_canonical(name), name))
                 if existing is not None and (existing.cls is cls or existing.source == source):
                     continue  # this very file was discovered before
                 if existing is not None:
@@ -619,10 +730,9 @@ class PluginManager:
         else:
             known.count += 1
             known.source, known.error = source, error
-        # The event's phase says what was being done; the problem says why.
-        event_phase = "load" if phase in ("dependency", "import", "validation") else phase
+        # One set of phase names (see _phases.py): the event's is the problem's.
         self._emit(self.EVENT_PLUGIN_ERROR, {"plugin_name": name, "error": error or message,
-                                             "event": None, "phase": event_phase,
+                                             "event": None, "phase": phase,
                                              "message": message})
 
     def _report_taken(self, name: str, source: PluginSource, holder: PluginSource) -> None:
@@ -714,10 +824,15 @@ class PluginManager:
     def check(self) -> List[PluginProblem]:
         """Import, validate and resolve every registered plugin without
         loading any; returns the problems found, discovery's included."""
-        problems = [p for p in self._problems if p.phase in ("discovery", "conflict")]
+        problems = [p for p in self._problems if p.phase in (
+            "discovery", "conflict", "compatibility", "requirements", "validation")
+            or (p.phase == "dependency" and p.error is None)]
         with self._lock:
             _, failures = self._resolve(list(self._entries))
         for name, error in failures.items():
+            meta = self._entries[name].meta
+            if meta is not None and error is meta.blocked:
+                continue  # reported at discovery
             phase = "dependency" if isinstance(error, DependencyError) else "import"
             problems.append(PluginProblem(name, phase, str(error), self._entries[name].source,
                                           error))
@@ -809,6 +924,13 @@ class PluginManager:
         return self.hooks.get_last_errors()
 
 
+def _canonical(name: str) -> str:
+    """A plugin or distribution name as compared (PEP 503, cheaply)."""
+    from ._distributions import _normalize
+
+    return _normalize(name)
+
+
 def version_of(cls: type, source: PluginSource) -> str:
     """The class's own version, or its distribution's when the class (and
     its plugin bases) leave it unset."""
@@ -849,6 +971,17 @@ def out_of_service(instance: PluginBase) -> None:
     """An instance no longer loaded: no manager, ``enabled == False`` (1.x)."""
     instance.__dict__.pop("_nitro_manager", None)
     instance.enabled = False
+
+
+def _dependency_version(entry: _Entry) -> str:
+    """The version other plugins' requirements are checked against: an
+    installed plugin's distribution version (SPEC section 10), else the
+    class's."""
+    source = entry.source
+    if source.kind == "distribution" and source.dist_version and entry.meta is not None \
+            and not entry.meta.report.invalid_version:
+        return source.dist_version
+    return entry.version or "0"
 
 
 def _as_load_error(exc: NitroPluginError) -> PluginLoadError:

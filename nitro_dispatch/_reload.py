@@ -16,7 +16,7 @@ from ._plugin import PluginBase, class_plugin_name, parse_dependencies, validate
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import List, Optional, Tuple, Type
+    from typing import Any, List, Optional, Tuple, Type
 
     from ._manager import PluginManager, _Entry  # noqa: F401
 
@@ -40,6 +40,12 @@ def reload_plugin(manager: "PluginManager", name: str) -> PluginBase:
     A class not reachable at module level by its qualified name (defined
     inside a function) has no source to re-run: the plugin is re-created
     from the same class (unloaded, then loaded as a new instance).
+
+    An installed plugin's distribution is read again first, as installed
+    now (version, entry-point value, location, Requires-Dist; see
+    :func:`reread_metadata`): after ``pip install`` of another version the
+    reloaded plugin has the new version, and loaded dependents are checked
+    against it.
     """
     from ._dropins import install_module
 
@@ -47,17 +53,21 @@ def reload_plugin(manager: "PluginManager", name: str) -> PluginBase:
         entry = manager._entry(name)
         old_cls = manager._class_of(entry)
         old_version, old_requires = entry.version, entry.requires
+        old_source, old_meta = entry.source, entry.meta
         module_name = old_cls.__module__
         path = entry.source.path if entry.source.kind == "dropin" else None
         where = path or "module " + module_name
 
         def restore() -> None:
             entry.cls, entry.version, entry.requires = old_cls, old_version, old_requires
+            entry.source, entry.meta = old_source, old_meta
 
         try:
-            if reachable(old_cls):
-                module, new_cls = reimport(manager, name, module_name, path,
-                                           entry.validate)
+            if entry.source.kind == "distribution":
+                module_name, path = reread_metadata(manager, entry)
+                module, new_cls = reimport(manager, name, module_name, path, entry.validate)
+            elif reachable(old_cls):
+                module, new_cls = reimport(manager, name, module_name, path, entry.validate)
             else:  # defined in a function: re-create it from the same class (1.x)
                 module, new_cls = None, old_cls
             entry.cls, entry.version = new_cls, version_of(new_cls, entry.source)
@@ -198,15 +208,77 @@ def renew(manager: "PluginManager", name: str) -> None:
         raise
 
 
+def reread_metadata(manager: "PluginManager", entry: "_Entry") -> Tuple[str, Optional[str]]:
+    """Read an installed plugin's distribution again, as installed now, and
+    put its source and metadata verdict on ``entry``; return the module to
+    import and its source file (``None``: let the import system find it).
+
+    Raises :class:`PluginLoadError` when the plugin is no longer installed
+    or is claimed twice, and the metadata verdict's error when the new
+    distribution is refused (incompatible, say)."""
+    import importlib
+
+    from ._distributions import _list_installed, _normalize
+    from ._requirements import check_distributions
+    from ._source import PluginSource
+
+    name = entry.name
+    group = entry.meta.group if entry.meta is not None else manager.entry_point_group
+    index: List[Any] = []
+    found = _list_installed(group, None, index)
+    items = [i for i in found if _normalize(i.name) == _normalize(name)]
+    if not items:
+        raise PluginLoadError("plugin %r is no longer installed (entry-point group %r)"
+                              % (name, group))
+    if len(items) > 1:
+        raise PluginLoadError("plugin %r is now claimed by several distributions (%s)"
+                              % (name, ", ".join("%s %s" % (i.dist_name, i.dist_version)
+                                                 for i in items)))
+    item = items[0]
+    reports = check_distributions(found, index, manager.host)
+    entry.source = PluginSource("distribution", dist_name=item.dist_name,
+                                dist_version=item.dist_version, path=item.location,
+                                module=item.module, value=item.value)
+    entry.meta = manager._metadata_verdict(name, group, reports, item, entry.source)
+    if entry.meta.blocked is not None:
+        raise entry.meta.blocked
+    importlib.invalidate_caches()  # pip may have added files the finders have not seen
+    return item.module, _module_file(item.module)
+
+
+def _module_file(module_name: str) -> Optional[str]:
+    """Where the import system would find ``module_name``'s source now
+    (ignoring ``sys.modules``): a reinstall may have moved it."""
+    import sys
+    from importlib.machinery import PathFinder
+
+    parent, _, _ = module_name.rpartition(".")
+    search = None
+    if parent:
+        package = sys.modules.get(parent)
+        search = list(getattr(package, "__path__", None) or []) or None
+        if search is None:
+            return None
+    spec = PathFinder.find_spec(module_name, search)
+    origin = spec.origin if spec is not None else None
+    return origin if origin and origin.endswith(".py") else None
+
+
 def check_dependents_accept(manager: "PluginManager", name: str, version: Optional[str]) -> None:
     """Raise :class:`DependencyError` if a loaded plugin's requirement on
-    ``name`` does not admit ``version``."""
+    ``name`` (in its class or its distribution's metadata) does not admit
+    ``version`` (an installed plugin's distribution version)."""
     from packaging.utils import canonicalize_name
     from packaging.version import InvalidVersion, Version
 
+    from ._manager import _dependency_version
+
+    version = _dependency_version(manager._entries[name])
     wanted = canonicalize_name(name)
     for other in manager._dependents(name):
-        for req in parse_dependencies(manager._class_of(manager._entries[other]), other):
+        other_entry = manager._entries[other]
+        for req in manager._meta_requirements(other_entry) + parse_dependencies(
+                manager._class_of(other_entry), other):
             if canonicalize_name(req.name) != wanted or not req.specifier:
                 continue
             if req.marker is not None and not req.marker.evaluate():

@@ -54,8 +54,9 @@ class PluginSource:
 
 class PluginProblem:
     """Something that keeps a plugin from loading, in one line a person can
-    act on.  ``phase``: "discovery", "conflict", "import", "validation",
-    "dependency", "load", "unload" or "reload".
+    act on.  ``phase``: one of :data:`nitro_dispatch.PHASES` (see
+    ``_phases.py``), the same name ``nitro.plugin.error`` and ``check --json``
+    give.
 
     ``count`` is how many times the same problem (same plugin, phase and
     message) was reported; a manager keeps one record per problem, with

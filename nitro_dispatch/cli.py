@@ -5,8 +5,11 @@
     from entry-point metadata (:func:`nitro_dispatch.list_installed_plugins`);
     no plugin code is imported.
 ``check``
-    Import, validate and resolve every plugin without loading it; one line
-    per problem, then a summary.  Exit status 1 when there is any problem.
+    Check every plugin in stages (see :mod:`nitro_dispatch._check`):
+    ``--static`` imports nothing, the default adds the import stage,
+    ``--load`` also loads and unloads every plugin.  One line per problem,
+    then a summary; ``--json`` gives each problem's stage and phase.  Exit
+    status 1 when there is any problem (warnings do not count).
 ``info NAME``
     One plugin's metadata, source, dependencies (each checked against what
     is installed) and hooks.  This imports the plugin (and its
@@ -25,7 +28,8 @@ adds a drop-in directory, ``-v`` shows the library's log at DEBUG.
 Drop-in files under ``list``: a drop-in file carries no metadata, so its
 plugins cannot be known without running it, and ``list`` promises to run no
 plugin code.  ``list --path DIR`` therefore *reads* each ``*_plugin.py``
-file of DIR with :mod:`ast` and reports the top-level classes that derive
+file of DIR with :mod:`ast` (:func:`nitro_dispatch.list_dropin_plugins`)
+and reports the top-level classes that derive
 from ``PluginBase`` (directly, or through classes of the same file), with
 their ``name`` and ``version`` when those are string literals or module-level
 string constants ("?" otherwise).  Plugins that only exist when the file
@@ -48,7 +52,6 @@ logger's previous level, handlers and propagation are restored on return.
 from __future__ import annotations
 
 import argparse
-import ast
 import os
 import sys
 from contextlib import contextmanager
@@ -56,9 +59,10 @@ from typing import (TYPE_CHECKING, Any, Dict, Iterator, List, NoReturn, Optional
                     Tuple, Type)
 
 from . import __version__
+from ._dropin_listing import DropinClass, scan_dropin_source
 from ._errors import NitroPluginError
 from ._events import EVENTS_GROUP
-from ._events_installed import describe_installed_events, undeclared_hook_problems
+from ._events_installed import describe_installed_events
 from ._manager import DEFAULT_GROUP, PluginManager
 from ._plugin import DEFAULT_VERSION, PluginBase
 from ._source import PluginProblem, PluginSource
@@ -113,9 +117,15 @@ column shows the distribution's version for installed plugins.  Names
 claimed by more than one source are marked with '!'."""
 
 _CHECK_HELP = """\
-Import, validate and resolve every plugin (installed, and drop-ins from
---path) without loading any: one line per problem, then a summary.  Exit
-status 1 when any problem is found."""
+Check every plugin (installed, and drop-ins from --path) in stages: one line
+per problem, then a summary.  --static imports nothing: conflicts, the
+distributions' requirements and compatibility (--host), cycles, invalid
+versions, near-miss entry-point groups, --allow/--block names that match
+nothing.  The default adds the import stage: import failures (file and
+line), name mismatches, dependencies, version drift (a warning).  --load also
+loads every plugin (running on_load) and unloads it again.  --json gives every
+problem with its stage and phase.  Exit status 1 when any problem is found
+(warnings do not count)."""
 
 _EVENTS_HELP = """\
 List the events that installed distributions declare (entry-point group
@@ -162,6 +172,18 @@ def build_parser() -> argparse.ArgumentParser:
                                   description=_CHECK_HELP,
                                   formatter_class=argparse.RawDescriptionHelpFormatter)
     p_check.add_argument("--json", action="store_true", help="print JSON for machines")
+    stages = p_check.add_mutually_exclusive_group()
+    stages.add_argument("--static", action="store_const", dest="stage", const="static",
+                        default="import", help="import nothing: metadata and source text only")
+    stages.add_argument("--load", action="store_const", dest="stage", const="load",
+                        help="also load every plugin (on_load runs), then unload it")
+    p_check.add_argument("--host", metavar="DIST", default=None,
+                         help="the application's distribution: plugins requiring another "
+                              "version of it are incompatible")
+    p_check.add_argument("--allow", metavar="NAME", action="append", default=None,
+                         help="allow-list a plugin name, as the application does (repeatable)")
+    p_check.add_argument("--block", metavar="NAME", action="append", default=None,
+                         help="block-list a plugin name, as the application does (repeatable)")
     _add_common_options(p_check, "")
     p_check.set_defaults(handler=_cmd_check)
 
@@ -171,6 +193,8 @@ def build_parser() -> argparse.ArgumentParser:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     p_info.add_argument("name", metavar="NAME", help="the plugin's name")
     p_info.add_argument("--json", action="store_true", help="print JSON for machines")
+    p_info.add_argument("--host", metavar="DIST", default=None,
+                        help="the application's distribution (see check --host)")
     _add_common_options(p_info, "")
     p_info.set_defaults(handler=_cmd_info)
 
@@ -320,159 +344,6 @@ def _check_directory(path: str) -> None:
                          % (path, exc.strerror or exc)) from None
 
 
-def _dropin_files(directory: str) -> List[str]:
-    """The drop-in files of a directory, as ``discover_plugins`` finds them
-    (same pattern, not recursive), named relative to ``directory`` as given."""
-    from ._dropins import find_plugin_files
-
-    root, files = find_plugin_files(directory, DROPIN_PATTERN, False)
-    return [os.path.join(directory, os.path.relpath(path, root)) for path in files]
-
-
-class DropinClass:
-    """A plugin class found by reading a drop-in file: ``name`` and
-    ``version`` are ``None`` when they are not written as literals."""
-
-    __slots__ = ("class_name", "name", "version", "lineno")
-
-    def __init__(self, class_name: str, name: Optional[str], version: Optional[str],
-                 lineno: int) -> None:
-        self.class_name = class_name
-        self.name = name
-        self.version = version
-        self.lineno = lineno
-
-    def __repr__(self) -> str:
-        return "DropinClass(%r, name=%r, version=%r)" % (self.class_name, self.name,
-                                                         self.version)
-
-
-class _Unknown:
-    """An attribute assigned something other than a string literal."""
-
-
-_UNSET: Any = None
-_NOT_LITERAL = _Unknown()
-
-
-class _StaticClass:
-    __slots__ = ("name", "explicit", "version")
-
-    def __init__(self, name: Optional[str], explicit: bool, version: Optional[str]) -> None:
-        self.name = name  # None: not known without running the file
-        self.explicit = explicit  # set by this class or a base (not the class name)
-        self.version = version
-
-
-def scan_dropin_source(source: "str | bytes", filename: str = "<drop-in>") -> List[DropinClass]:
-    """The plugin classes a drop-in file defines, read without running it.
-
-    A plugin class is a top-level ``class`` statement with ``PluginBase``
-    (however imported) or an earlier plugin class of the same file among its
-    bases.  ``name`` follows the rules of ``PluginBase``: the class's own
-    ``name``, else an explicit ``name`` inherited from a base of the same
-    file, else the class's name.  Raises ``SyntaxError`` or ``ValueError``
-    for a file that does not parse.
-
-    >>> src = '''
-    ... from nitro_dispatch import PluginBase as Base
-    ... VERSION = "2.1"
-    ... class Greeter(Base):
-    ...     name = "greeter"
-    ...     version = VERSION
-    ... class Loud(Greeter):
-    ...     pass
-    ... class Helper:
-    ...     name = "not a plugin"
-    ... '''
-    >>> [(c.class_name, c.name, c.version) for c in scan_dropin_source(src)]
-    [('Greeter', 'greeter', '2.1'), ('Loud', 'greeter', '2.1')]
-    """
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # e.g. SyntaxWarning for "\d" in the plugin's code
-        tree = ast.parse(source, filename=filename)
-    constants: Dict[str, str] = {}
-    base_names = {"PluginBase"}
-    plugins: Dict[str, _StaticClass] = {}
-    found: List[DropinClass] = []
-    for stmt in tree.body:
-        if isinstance(stmt, ast.ImportFrom) and (stmt.module or "").split(".")[0] == \
-                "nitro_dispatch":
-            base_names.update(alias.asname or alias.name for alias in stmt.names
-                              if alias.name == "PluginBase")
-        elif isinstance(stmt, (ast.Assign, ast.AnnAssign)):
-            for target, value in _assignments(stmt):
-                literal = _literal(value, constants)
-                if isinstance(literal, str):
-                    constants[target] = literal
-                else:
-                    constants.pop(target, None)
-        elif isinstance(stmt, ast.ClassDef):
-            info = _static_plugin(stmt, base_names, plugins, constants)
-            if info is None:
-                plugins.pop(stmt.name, None)
-                continue
-            plugins[stmt.name] = info
-            found.append(DropinClass(stmt.name, info.name, info.version, stmt.lineno))
-    return found
-
-
-def _assignments(stmt: "ast.Assign | ast.AnnAssign") -> List[Tuple[str, Optional[ast.expr]]]:
-    targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
-    return [(t.id, stmt.value) for t in targets if isinstance(t, ast.Name)]
-
-
-def _literal(value: Optional[ast.expr], constants: Dict[str, str]) -> Any:
-    """A string literal or module constant; ``_UNSET`` for a bare
-    annotation; ``_NOT_LITERAL`` for anything else."""
-    if value is None:
-        return _UNSET
-    if isinstance(value, ast.Constant) and isinstance(value.value, str):
-        return value.value
-    if isinstance(value, ast.Name) and value.id in constants:
-        return constants[value.id]
-    return _NOT_LITERAL
-
-
-def _static_plugin(node: ast.ClassDef, base_names: "set[str]", plugins: Dict[str, _StaticClass],
-                   constants: Dict[str, str]) -> Optional[_StaticClass]:
-    parent: Optional[_StaticClass] = None
-    direct = False
-    for base in node.bases:
-        if isinstance(base, ast.Name) and base.id in plugins:
-            parent = parent or plugins[base.id]
-        elif (isinstance(base, ast.Name) and base.id in base_names) or \
-                (isinstance(base, ast.Attribute) and base.attr == "PluginBase"):
-            direct = True
-    if parent is None and not direct:
-        return None
-    own: Dict[str, Any] = {}
-    for stmt in node.body:
-        if isinstance(stmt, (ast.Assign, ast.AnnAssign)):
-            for target, value in _assignments(stmt):
-                if target in ("name", "version"):
-                    literal = _literal(value, constants)
-                    if literal is not _UNSET:
-                        own[target] = literal
-    # name: as PluginBase.__init_subclass__ and class_plugin_name decide it.
-    if "name" in own and own["name"] != "":
-        explicit = True
-        name = own["name"] if isinstance(own["name"], str) else None
-    elif "name" not in own and parent is not None and parent.explicit:
-        explicit, name = True, parent.name
-    else:
-        explicit, name = False, node.name
-    if "version" in own:
-        version = own["version"] if isinstance(own["version"], str) else None
-    elif parent is not None:
-        version = parent.version
-    else:
-        version = DEFAULT_VERSION
-    return _StaticClass(name, explicit, version)
-
-
 # -- list ---------------------------------------------------------------------------
 
 
@@ -514,21 +385,17 @@ def _from_installed(item: "InstalledPlugin") -> _Listed:
 
 def _collect_listing(group: str, paths: List[str]) -> List[_Listed]:
     from ._distributions import list_installed_plugins
+    from ._dropin_listing import list_dropin_plugins
 
     rows = [_from_installed(item) for item in list_installed_plugins(group)]
-    for directory in paths:
-        for path in _dropin_files(directory):
-            try:
-                with open(path, "rb") as handle:
-                    classes = scan_dropin_source(handle.read(), path)
-            except (OSError, SyntaxError, ValueError) as exc:
-                _warn("cannot read drop-in file %s: %s: %s" % (path, type(exc).__name__, exc))
-                continue
-            for cls in classes:
-                rows.append(_Listed(cls.name, cls.version, "dropin",
-                                    "%s:%s" % (path, cls.class_name), attr=cls.class_name,
-                                    location=os.path.abspath(path),
-                                    where="file %s (class %s)" % (path, cls.class_name)))
+    errors: List[Tuple[str, str]] = []
+    for found in list_dropin_plugins(paths, DROPIN_PATTERN, errors=errors):
+        rows.append(_Listed(found.name, found.version, "dropin",
+                            "%s:%s" % (found.path, found.class_name), attr=found.class_name,
+                            location=found.location,
+                            where="file %s (class %s)" % (found.path, found.class_name)))
+    for _, message in errors:
+        _warn(message)
     by_name: Dict[str, List[_Listed]] = {}
     for row in rows:
         if row.name is not None:
@@ -642,7 +509,7 @@ def _build_manager(opts: argparse.Namespace) -> PluginManager:
     following the docs uses, so conflicts resolve as they would there."""
     for directory in opts.paths:
         _check_directory(directory)
-    manager = PluginManager(entry_point_group=opts.group)
+    manager = PluginManager(entry_point_group=opts.group, host=getattr(opts, "host", None))
     manager.discover_installed_plugins()
     for directory in opts.paths:
         manager.discover_plugins(directory)
@@ -667,7 +534,8 @@ def format_problem(problem: PluginProblem) -> str:
     lead = "plugin %r" % (problem.plugin,)
     while rest.startswith(lead):  # wrapped errors may repeat it: "plugin 'x' in f: plugin 'x': .."
         rest = rest[len(lead):].lstrip()
-        for filler in ("from %s" % (where,), "in %s" % (source.path if source else None,)):
+        for filler in ("from %s" % (where,), "(%s)" % (where,),
+                       "in %s" % (source.path if source else None,)):
             if rest.startswith(filler):
                 rest = rest[len(filler):]
                 break
@@ -688,19 +556,39 @@ def _plural(count: int, word: str) -> str:
 
 
 def _cmd_check(opts: argparse.Namespace) -> int:
-    manager = _build_manager(opts)
-    problems = manager.check()
-    problems += undeclared_hook_problems(manager)  # declared events (nitro_dispatch.events)
-    names = set(manager.get_registered_plugins())
-    names.update(p.plugin for p in problems if p.plugin is not None)
+    from ._check import check_plugins
+
+    for directory in opts.paths:
+        _check_directory(directory)
+    if opts.host is not None and not opts.host.strip():
+        raise UsageError("--host needs a distribution name")
+    report = check_plugins(opts.group, opts.paths, stage=opts.stage, host=opts.host,
+                           allow_list=opts.allow, block_list=opts.block)
+    names = set(report.checked)
+    names.update(p.plugin for p in report.problems if p.plugin is not None)
+    errors, warnings = report.errors, report.warnings
     if opts.json:
-        _print_json({"checked": len(names), "problems": [_problem_dict(p) for p in problems]})
+        _print_json({"stage": report.stage, "checked": len(names),
+                     "problems": [_check_problem_dict(p) for p in report.problems]})
     else:
-        for problem in problems:
-            _out(format_problem(problem))
-        _out("%s checked, %s" % (_plural(len(names), "plugin"),
-                                 _plural(len(problems), "problem")))
-    return EXIT_PROBLEMS if problems else EXIT_OK
+        for found in report.problems:
+            line = format_problem(found.problem)
+            if found.file is not None:
+                line += " (at %s:%s)" % (found.file, found.lineno)
+            _out(("warning: " if found.severity == "warning" else "") + line)
+        summary = "%s checked, %s" % (_plural(len(names), "plugin"),
+                                      _plural(len(errors), "problem"))
+        if warnings:
+            summary += ", %s" % (_plural(len(warnings), "warning"),)
+        _out(summary)
+    return EXIT_PROBLEMS if errors else EXIT_OK
+
+
+def _check_problem_dict(found: Any) -> Dict[str, Any]:
+    data = _problem_dict(found.problem)
+    data.update(stage=found.stage, severity=found.severity, file=found.file,
+                lineno=found.lineno)
+    return data
 
 
 # -- info -------------------------------------------------------------------------------
@@ -818,7 +706,11 @@ def _cmd_info(opts: argparse.Namespace) -> int:
             _error(line)
         return EXIT_PROBLEMS
     source = manager.get_plugin_source(name)
+    incompatible = [p for p in manager.get_problems()
+                    if p.plugin == name and p.phase == "compatibility"]
     try:
+        if incompatible:  # never imported (SPEC section 10)
+            raise NitroPluginError(incompatible[0].message)
         cls = manager.get_plugin_class(name)
     except NitroPluginError as exc:
         line = format_problem(PluginProblem(name, "import", str(exc), source))

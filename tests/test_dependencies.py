@@ -48,8 +48,9 @@ def manager_with(*classes):
 
 
 def load_errors(errors):
-    """plugin name -> error, for nitro.plugin.error payloads of phase "load"."""
-    return {e["plugin_name"]: e["error"] for e in errors if e.get("phase") == "load"}
+    """plugin name -> error, for nitro.plugin.error payloads of failed loads."""
+    return {e["plugin_name"]: e["error"] for e in errors
+            if e.get("phase") in ("load", "dependency", "import", "validation")}
 
 
 def req_forms(text):

@@ -262,7 +262,7 @@ def test_installed_plugin_record() -> None:
     assert eval(repr(a), {"InstalledPlugin": InstalledPlugin}) == a
     assert a.to_dict() == {"name": "x", "value": "pkg.mod:Cls.Inner", "module": "pkg.mod",
                            "attr": "Cls.Inner", "group": GROUP, "dist_name": "dist-x",
-                           "dist_version": "1.0", "location": "/site"}
+                           "dist_version": "1.0", "location": "/site", "requires": []}
     with pytest.raises(AttributeError):
         a.extra = 1  # type: ignore[attr-defined]
 

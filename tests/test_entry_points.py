@@ -491,7 +491,11 @@ def test_real_uninstall_and_reinstall_a_plugin_distribution(extra_venv: Venv) ->
 
     assert gone["names"] == ["audit"]
     assert gone["loaded"] == []
-    [problem] = gone["problems"]
+    # Its distribution's Requires-Dist is unmet (SPEC section 10), and its
+    # class-level dependency is missing.
+    [unmet] = [p for p in gone["problems"] if p["phase"] == "requirements"]
+    assert "nitro-welcome is not installed" in unmet["message"]
+    [problem] = [p for p in gone["problems"] if p["phase"] != "requirements"]
     assert problem["plugin"] == "audit" and problem["error_type"] == "DependencyError"
     assert "'welcome" in problem["message"] and "no plugin named" in problem["message"]
     assert gone["failure"][0] == "DependencyError"
