@@ -54,16 +54,17 @@ modified less than two seconds before it started is not written to the
 cache: the next listing scans again.  Writes go to a temporary file and are
 moved into place with ``os.replace``.  The format is :mod:`marshal`
 (built in, so a cached listing imports nothing; ``json`` alone would cost a
-millisecond); a corrupt, foreign or unwritable cache is ignored (debug log)
-and never breaks a listing.  Setting
-``NITRO_DISPATCH_NO_CACHE=1`` turns the cache off.  Files of directories
-that no longer exist are left behind; the cache directory may be deleted at
+millisecond) inside a checked envelope; a corrupt, foreign or unwritable
+cache is ignored (debug log) and never breaks a listing, and a cache
+directory or file owned or writable by another user is not used at all
+(one warning): see :mod:`._cache`.  Setting ``NITRO_DISPATCH_NO_CACHE=1``
+turns the cache off.  Records of path entries that no longer exist are
+dropped whenever the file is written; the cache directory may be deleted at
 any time.
 """
 
 from __future__ import annotations
 
-import marshal
 import os
 import stat
 import sys
@@ -156,8 +157,7 @@ def list_installed_plugins(
     """
     entries = sys.path if path is None else path
     cache_dir = _cache_dir()
-    cache_file = _cache_file(cache_dir, group) if cache_dir else None
-    cached = _read_cache(cache_file, group) if cache_file else {}
+    cached = _read_cache(cache_dir, group) if cache_dir else {}
     updates: Dict[str, Any] = {}  # path entry -> new record (None: forget it)
     roots_seen: Set[str] = set()
     dists_seen: Set[str] = set()
@@ -175,13 +175,13 @@ def list_installed_plugins(
             if len(dist) > 5:
                 for name, value in dist[7]:
                     found.append(InstalledPlugin(name, value, group, dist[5], dist[6], root))
-    if cache_file is not None and updates:
+    if cache_dir is not None and updates:
         for root, record in updates.items():
             if record is None:
                 cached.pop(root, None)
             else:
                 cached[root] = record
-        _write_cache(cache_file, {"format": _CACHE_FORMAT, "group": group, "entries": cached})
+        _write_cache(cache_dir, group, cached)
     found.sort(key=lambda p: (p.name, p.dist_name))
     return found
 
@@ -207,6 +207,8 @@ def _entry_dists(root: str, group: str, cached: Dict[str, Any],
     try:
         st = os.stat(root)
     except OSError:
+        if root in cached:
+            updates[root] = None  # gone (or unreadable): forget it
         return []
     is_dir = stat.S_ISDIR(st.st_mode)
     if not is_dir and not stat.S_ISREG(st.st_mode):
@@ -417,50 +419,20 @@ def _normalize(name: str) -> str:
 # -- the cache --------------------------------------------------------------
 
 def _cache_dir() -> Optional[str]:
-    env = os.environ
-    if env.get("NITRO_DISPATCH_NO_CACHE", "") not in ("", "0"):
-        return None
-    explicit = env.get("NITRO_DISPATCH_CACHE_DIR")
-    if explicit:
-        return explicit
-    if sys.platform == "win32" and env.get("LOCALAPPDATA"):
-        return os.path.join(env["LOCALAPPDATA"], "nitro_dispatch", "Cache")
-    xdg = env.get("XDG_CACHE_HOME")
-    if xdg and os.path.isabs(xdg):
-        return os.path.join(xdg, "nitro_dispatch")
-    home = os.path.expanduser("~")
-    if home == "~":
-        return None
-    return os.path.join(home, ".cache", "nitro_dispatch")
+    from ._cache import cache_dir
+
+    return cache_dir()
 
 
-def _cache_file(cache_dir: str, group: str) -> str:
-    import binascii
-
-    key = group.encode("utf-8", "surrogatepass")
-    # The file records its own group, so a collision is only a cache miss.
-    return os.path.join(cache_dir, "entries-%08x%04x.marshal"
-                        % (binascii.crc32(key), binascii.crc_hqx(key, 0)))
-
-
-def _read_cache(cache_file: str, group: str) -> Dict[str, Any]:
+def _read_cache(cache_dir: str, group: str) -> Dict[str, Any]:
     """The cached records of ``group`` by path entry; empty when the file is
-    absent, unreadable, corrupt or foreign."""
-    try:
-        with open(cache_file, "rb") as f:
-            data = f.read()
-    except FileNotFoundError:
-        return {}
-    except OSError as exc:
-        logger.debug("cannot read cache file %s: %s", cache_file, exc)
-        return {}
-    try:
-        doc = marshal.loads(data)
-        if type(doc) is dict and doc.get("format") == _CACHE_FORMAT and \
-                doc.get("group") == group and type(doc.get("entries")) is dict:
-            return doc["entries"]  # type: ignore[no-any-return]
-    except (EOFError, ValueError, TypeError) as exc:
-        logger.debug("ignoring unusable cache file %s: %r", cache_file, exc)
+    absent, unfit, corrupt or foreign (see :mod:`._cache`)."""
+    from ._cache import file_name, read
+
+    doc = read(cache_dir, file_name(group))
+    if type(doc) is dict and doc.get("format") == _CACHE_FORMAT and \
+            doc.get("group") == group and type(doc.get("entries")) is dict:
+        return doc["entries"]  # type: ignore[no-any-return]
     return {}
 
 
@@ -509,23 +481,18 @@ def _dists_unchanged(root: str, dists: List[_Dist], is_dir: bool) -> bool:
             os.close(fd)
 
 
-def _write_cache(cache_file: str, doc: Dict[str, Any]) -> None:
-    from _thread import get_ident
+def _write_cache(cache_dir: str, group: str, entries: Dict[str, Any]) -> None:
+    """Store ``entries``, less those of path entries that no longer exist
+    (the file is shared by every environment of the user: without this it
+    would keep every virtual environment ever listed)."""
+    from ._cache import file_name, write
 
-    tmp = "%s.%d-%d.tmp" % (cache_file, os.getpid(), get_ident())
-    try:
-        data = marshal.dumps(doc)
+    for root in list(entries):
         try:
-            f = open(tmp, "wb")
-        except FileNotFoundError:
-            os.makedirs(os.path.dirname(cache_file), exist_ok=True)
-            f = open(tmp, "wb")
-        with f:
-            f.write(data)
-        os.replace(tmp, cache_file)
-    except (OSError, ValueError) as exc:
-        logger.debug("cannot write cache file %s: %s", cache_file, exc)
-        try:
-            os.remove(tmp)
-        except OSError:
+            os.stat(root)
+        except (FileNotFoundError, NotADirectoryError):
+            del entries[root]
+        except (OSError, ValueError):
             pass
+    write(cache_dir, file_name(group),
+          {"format": _CACHE_FORMAT, "group": group, "entries": entries})
