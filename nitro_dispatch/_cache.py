@@ -49,6 +49,7 @@ import os
 import stat
 import sys
 
+from ._digest import blake2b
 from ._log import get_logger
 
 TYPE_CHECKING = False  # typing costs more to import than a cached listing
@@ -111,8 +112,6 @@ def cache_dir() -> Optional[str]:
 def file_name(group: str) -> str:
     """The cache file of one entry-point group (the file also records its
     group, so even a collision would only be a cache miss)."""
-    from ._digest import blake2b
-
     return "entries-%s.marshal" % blake2b(group.encode("utf-8", "surrogatepass"), 16).hex()
 
 
@@ -120,8 +119,6 @@ def file_name(group: str) -> str:
 
 def encode(doc: Any) -> bytes:
     """``doc`` as the bytes of a cache file."""
-    from ._digest import blake2b
-
     payload = marshal.dumps(doc, _MARSHAL_VERSION)
     return b"".join((MAGIC, len(payload).to_bytes(_LENGTH_SIZE, "little"),
                      blake2b(payload, _DIGEST_SIZE), payload))
@@ -131,8 +128,6 @@ def decode(data: bytes) -> Optional[Any]:
     """What :func:`encode` was given, or None when ``data`` is not a whole
     cache file written by it.  Never raises; nothing is unmarshalled before
     the magic, the length and the digest have been checked."""
-    from ._digest import blake2b
-
     try:
         if len(data) < HEADER_SIZE or not data.startswith(MAGIC):
             return None

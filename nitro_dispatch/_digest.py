@@ -13,11 +13,12 @@ if TYPE_CHECKING:
 
 __all__ = ["blake2b"]
 
+try:
+    from _blake2 import blake2b as _impl
+except ImportError:  # an interpreter built without it: hashlib has one
+    from hashlib import blake2b as _impl
+
 
 def blake2b(data: Union[bytes, memoryview], size: int = 32) -> bytes:
     """The BLAKE2b digest of ``data``, ``size`` bytes long (at most 64)."""
-    try:
-        from _blake2 import blake2b as impl
-    except ImportError:  # an interpreter built without it: hashlib has one
-        from hashlib import blake2b as impl
-    return impl(data, digest_size=size).digest()
+    return _impl(data, digest_size=size).digest()

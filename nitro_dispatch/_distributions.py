@@ -70,6 +70,7 @@ import stat
 import sys
 import time
 
+from . import _cache  # the listing always needs it: imported with this module
 from ._log import get_logger
 
 TYPE_CHECKING = False  # typing costs more to import than a cached listing
@@ -419,17 +420,13 @@ def _normalize(name: str) -> str:
 # -- the cache --------------------------------------------------------------
 
 def _cache_dir() -> Optional[str]:
-    from ._cache import cache_dir
-
-    return cache_dir()
+    return _cache.cache_dir()
 
 
 def _read_cache(cache_dir: str, group: str) -> Dict[str, Any]:
     """The cached records of ``group`` by path entry; empty when the file is
     absent, unfit, corrupt or foreign (see :mod:`._cache`)."""
-    from ._cache import file_name, read
-
-    doc = read(cache_dir, file_name(group))
+    doc = _cache.read(cache_dir, _cache.file_name(group))
     if type(doc) is dict and doc.get("format") == _CACHE_FORMAT and \
             doc.get("group") == group and type(doc.get("entries")) is dict:
         return doc["entries"]  # type: ignore[no-any-return]
@@ -485,8 +482,6 @@ def _write_cache(cache_dir: str, group: str, entries: Dict[str, Any]) -> None:
     """Store ``entries``, less those of path entries that no longer exist
     (the file is shared by every environment of the user: without this it
     would keep every virtual environment ever listed)."""
-    from ._cache import file_name, write
-
     for root in list(entries):
         try:
             os.stat(root)
@@ -494,5 +489,5 @@ def _write_cache(cache_dir: str, group: str, entries: Dict[str, Any]) -> None:
             del entries[root]
         except (OSError, ValueError):
             pass
-    write(cache_dir, file_name(group),
-          {"format": _CACHE_FORMAT, "group": group, "entries": entries})
+    _cache.write(cache_dir, _cache.file_name(group),
+                 {"format": _CACHE_FORMAT, "group": group, "entries": entries})
