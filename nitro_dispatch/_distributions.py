@@ -25,6 +25,14 @@ Decisions, where importlib.metadata is the reference:
   duplicate name within one distribution, or an undecodable file is skipped
   with a debug log line; extras are dropped from ``value``.
 * ``location`` is the absolute path of the path entry the plugin was found in.
+* An entry that is there but cannot be read (a symlink loop or dangling
+  link named like a metadata folder, a folder or file permission denied, a
+  FIFO, device or directory where ``entry_points.txt`` or ``METADATA``
+  should be) is skipped with a warning; the other distributions of the path
+  entry are still listed.  Metadata files are opened without blocking and
+  read only when they are regular files.  A path entry with a skipped
+  entry is not cached, so it is read again next time, never remembered as
+  empty.
 
 The on-disk cache
 -----------------
@@ -221,33 +229,58 @@ def _entry_dists(root: str, group: str, cached: Dict[str, Any],
         if dists is not None:
             return dists
     started = time.time_ns()
-    dists = _scan_directory(root, group) if is_dir else _scan_file(root, group)
+    skipped: List[str] = []
+    dists = (_scan_directory(root, group, skipped) if is_dir
+             else _scan_file(root, group, skipped))
     # Not cached when modified too recently to trust the mtime (not logged:
-    # logging would be imported on every listing of such a path).
+    # logging would be imported on every listing of such a path), nor when
+    # an entry could not be read: it is read again next time, not
+    # remembered as empty.
     racy = started - _RACY_NS
-    if st.st_mtime_ns < racy and all(d[2] < racy for d in dists if d[1] is not None):
+    if not skipped and st.st_mtime_ns < racy and \
+            all(d[2] < racy for d in dists if d[1] is not None):
         updates[root] = {"stat": key, "dists": dists}
     elif record is not None:
         updates[root] = None
     return dists
 
 
-def _scan_directory(root: str, group: str) -> List[_Dist]:
+class _Unreadable(Exception):
+    """A metadata folder or file that is there but cannot be read."""
+
+
+def _skip(path: str, reason: object, skipped: List[str]) -> None:
+    """SPEC section 11: one unreadable entry is skipped, with a warning;
+    the others are still listed."""
+    logger.warning("skipping unreadable %s: %s", path, reason)
+    skipped.append(path)
+
+
+def _scan_directory(root: str, group: str, skipped: List[str]) -> List[_Dist]:
+    entries: List[Tuple[str, bool]] = []
     try:
         with os.scandir(root) as it:
-            entries = sorted((e.name, e.is_dir()) for e in it)
+            for e in it:
+                if not e.name.lower().endswith((".dist-info", ".egg-info")) and \
+                        e.name != "EGG-INFO":
+                    continue
+                try:
+                    entries.append((e.name, e.is_dir()))
+                except OSError as exc:  # a symlink loop, a denied permission, ...
+                    _skip(os.path.join(root, e.name), _reason(exc), skipped)
     except OSError as exc:
-        logger.debug("cannot list %s: %s", root, exc)
-        return []
+        _skip(root, "cannot list the directory: %s" % (_reason(exc),), skipped)
+    entries.sort()
     dists: List[_Dist] = []
     if root.lower().endswith(".egg"):
         # An unzipped egg on the path: its metadata is in EGG-INFO.
         for fname, is_dir in entries:
             if is_dir and fname == "EGG-INFO":
                 egg = os.path.basename(root)
-                dist = _read_dist(root, fname, egg[:-4], "PKG-INFO", group)
-                if dist is not None:
-                    dists.append(dist)
+                try:
+                    dists.append(_read_dist(root, fname, egg[:-4], "PKG-INFO", group))
+                except _Unreadable as exc:
+                    _skip(os.path.join(root, fname), exc, skipped)
     for fname, is_dir in entries:
         low = fname.lower()
         if low.endswith(".dist-info"):
@@ -257,36 +290,75 @@ def _scan_directory(root: str, group: str) -> List[_Dist]:
         else:
             continue
         stem = fname[:-len(".dist-info")] if meta == "METADATA" else fname[:-len(".egg-info")]
-        if is_dir:
-            dist = _read_dist(root, fname, stem, meta, group)
-        else:
-            # A PKG-INFO style egg-info *file*: a distribution without entry points.
-            dist = _stat_only(root, fname, stem)
-        if dist is not None:
-            dists.append(dist)
+        try:
+            if is_dir:
+                dist = _read_dist(root, fname, stem, meta, group)
+            elif meta == "PKG-INFO":
+                # A PKG-INFO style egg-info *file*: a distribution without entry points.
+                dist = _stat_only(root, fname, stem)
+            else:  # a file, or a dangling symbolic link
+                raise _Unreadable("not a directory")
+        except _Unreadable as exc:
+            _skip(os.path.join(root, fname), exc, skipped)
+            continue
+        dists.append(dist)
     return dists
 
 
-def _stat_only(root: str, rel: str, stem: str) -> Optional[_Dist]:
+def _stat_only(root: str, rel: str, stem: str) -> _Dist:
     try:
         st = os.stat(os.path.join(root, rel))
-    except OSError:
-        return None
+    except OSError as exc:
+        raise _Unreadable(_reason(exc)) from None
     return [_normalize(stem.partition("-")[0]), rel, st.st_mtime_ns, st.st_size, st.st_ino]
 
 
-def _read_dist(root: str, folder: str, stem: str, meta: str, group: str) -> Optional[_Dist]:
+# Metadata files are opened without blocking (a FIFO in their place) and
+# read only when regular files.
+_READ_FLAGS = (os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+               | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0))
+
+
+def _open_regular(path: str) -> int:
+    """A descriptor of the regular file at ``path``.  FileNotFoundError
+    propagates (a missing file is normal); any other failure, or a FIFO,
+    device or directory in the file's place, is :class:`_Unreadable`."""
+    try:
+        fd = os.open(path, _READ_FLAGS)
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise _Unreadable("%s: %s" % (os.path.basename(path), _reason(exc))) from None
+    try:
+        mode = os.fstat(fd).st_mode
+    except OSError as exc:
+        os.close(fd)
+        raise _Unreadable("%s: %s" % (os.path.basename(path), _reason(exc))) from None
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise _Unreadable("%s is not a regular file" % (os.path.basename(path),))
+    return fd
+
+
+def _reason(exc: OSError) -> str:
+    return exc.strerror or str(exc)
+
+
+def _read_dist(root: str, folder: str, stem: str, meta: str, group: str) -> _Dist:
     """One metadata folder: its entry points of ``group`` and, if it has any,
-    its name and version."""
+    its name and version.  Raises :class:`_Unreadable`."""
     ep_rel = os.path.join(folder, "entry_points.txt")
     ep_path = os.path.join(root, ep_rel)
     try:
-        f = open(ep_path, "rb")
-    except OSError:
+        fd = _open_regular(ep_path)
+    except FileNotFoundError:
         return _stat_only(root, folder, stem)
-    with f:
-        st = os.fstat(f.fileno())
-        data = f.read()
+    with open(fd, "rb") as f:
+        try:
+            st = os.fstat(fd)
+            data = f.read()
+        except OSError as exc:
+            raise _Unreadable("entry_points.txt: %s" % (_reason(exc),)) from None
     dist = [_normalize(stem.partition("-")[0]), ep_rel, st.st_mtime_ns, st.st_size, st.st_ino]
     if group.encode("utf-8") not in data:
         return dist
@@ -307,7 +379,7 @@ def _read_dist(root: str, folder: str, stem: str, meta: str, group: str) -> Opti
     return dist
 
 
-def _scan_file(root: str, group: str) -> List[_Dist]:
+def _scan_file(root: str, group: str, skipped: List[str]) -> List[_Dist]:
     """A zip archive on the path: importlib.metadata reads those."""
     from importlib import metadata
 
@@ -330,7 +402,7 @@ def _scan_file(root: str, group: str) -> List[_Dist]:
                 dist.extend([name, d.version or "", plugins])
             dists.append(dist)
     except Exception as exc:  # a bad archive must not break the listing
-        logger.debug("cannot read distributions in %s: %s", root, exc)
+        _skip(root, "cannot read distributions: %s" % (exc,), skipped)
     return dists
 
 
@@ -387,10 +459,11 @@ def _is_dotted(text: str) -> bool:
 
 
 def _read_name_version(path: str) -> Tuple[Optional[str], Optional[str]]:
-    """The Name and Version headers of a METADATA / PKG-INFO file."""
+    """The Name and Version headers of a METADATA / PKG-INFO file (None
+    when it is missing).  Raises :class:`_Unreadable`."""
     name = version = None
     try:
-        with open(path, encoding="utf-8", errors="replace") as f:
+        with open(_open_regular(path), encoding="utf-8", errors="replace") as f:
             for line in f:
                 if not line.strip():
                     break  # end of the headers
@@ -404,8 +477,10 @@ def _read_name_version(path: str) -> Tuple[Optional[str], Optional[str]]:
                     version = val.strip()
                 if name is not None and version is not None:
                     break
+    except FileNotFoundError:
+        logger.debug("%s is missing", path)
     except OSError as exc:
-        logger.debug("cannot read %s: %s", path, exc)
+        raise _Unreadable("%s: %s" % (os.path.basename(path), _reason(exc))) from None
     return name, version
 
 
