@@ -319,8 +319,8 @@ _READ_FLAGS = (os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTT
                | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0))
 
 
-def _open_regular(path: str) -> int:
-    """A descriptor of the regular file at ``path``.  FileNotFoundError
+def _open_regular(path: str) -> Tuple[int, os.stat_result]:
+    """A descriptor of the regular file at ``path``, and its stat.  FileNotFoundError
     propagates (a missing file is normal); any other failure, or a FIFO,
     device or directory in the file's place, is :class:`_Unreadable`."""
     try:
@@ -330,14 +330,14 @@ def _open_regular(path: str) -> int:
     except OSError as exc:
         raise _Unreadable("%s: %s" % (os.path.basename(path), _reason(exc))) from None
     try:
-        mode = os.fstat(fd).st_mode
+        st = os.fstat(fd)
     except OSError as exc:
         os.close(fd)
         raise _Unreadable("%s: %s" % (os.path.basename(path), _reason(exc))) from None
-    if not stat.S_ISREG(mode):
+    if not stat.S_ISREG(st.st_mode):
         os.close(fd)
         raise _Unreadable("%s is not a regular file" % (os.path.basename(path),))
-    return fd
+    return fd, st
 
 
 def _reason(exc: OSError) -> str:
@@ -350,12 +350,11 @@ def _read_dist(root: str, folder: str, stem: str, meta: str, group: str) -> _Dis
     ep_rel = os.path.join(folder, "entry_points.txt")
     ep_path = os.path.join(root, ep_rel)
     try:
-        fd = _open_regular(ep_path)
+        fd, st = _open_regular(ep_path)
     except FileNotFoundError:
         return _stat_only(root, folder, stem)
     with open(fd, "rb") as f:
         try:
-            st = os.fstat(fd)
             data = f.read()
         except OSError as exc:
             raise _Unreadable("entry_points.txt: %s" % (_reason(exc),)) from None
@@ -463,7 +462,7 @@ def _read_name_version(path: str) -> Tuple[Optional[str], Optional[str]]:
     when it is missing).  Raises :class:`_Unreadable`."""
     name = version = None
     try:
-        with open(_open_regular(path), encoding="utf-8", errors="replace") as f:
+        with open(_open_regular(path)[0], encoding="utf-8", errors="replace") as f:
             for line in f:
                 if not line.strip():
                     break  # end of the headers
