@@ -79,7 +79,8 @@ _READ_FLAGS = (os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | _O_NOFOLLOW | _O_CLO
 _WRITE_FLAGS = (os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW | _O_CLOEXEC
                 | getattr(os, "O_BINARY", 0))
 _DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | _O_CLOEXEC
-# Directory-relative file operations, where the platform has them.
+# Directory-relative file operations, where the platform has them (the set
+# lists os.rename, whose implementation os.replace shares).
 _AT = _POSIX and {os.open, os.stat, os.unlink, os.rename} <= os.supports_dir_fd
 
 # Directories found unfit (foreign owner, loose permissions): off for the
