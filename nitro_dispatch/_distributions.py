@@ -557,6 +557,9 @@ def _write_cache(cache_dir: str, group: str, entries: Dict[str, Any]) -> None:
     (the file is shared by every environment of the user: without this it
     would keep every virtual environment ever listed)."""
     for root in list(entries):
+        if type(root) is not str:
+            del entries[root]
+            continue
         try:
             os.stat(root)
         except (FileNotFoundError, NotADirectoryError):

@@ -58,6 +58,32 @@ FUZZER = textwrap.dedent(r"""
         return bytes(data[:header]) + rng.choice([b"[", b"{", b"(", b"s", b"\xdb"]) + \
             rng.randrange(2 ** 32).to_bytes(4, "little") + os.urandom(rng.randrange(64))
 
+    def random_value(depth=0):
+        kind = rng.randrange(9 if depth < 3 else 6)
+        if kind < 6:
+            return [None, rng.randrange(-2 ** 70, 2 ** 70), rng.random(),
+                    "x" * rng.randrange(4), b"\0", True][kind]
+        items = [random_value(depth + 1) for _ in range(rng.randrange(4))]
+        if kind == 6:
+            return items
+        if kind == 7:
+            return {str(i) if rng.random() < 0.5 else i: v for i, v in enumerate(items)}
+        return tuple(items)
+
+    def replace_somewhere(node):  # a random value in place of a random node
+        while True:
+            keys = list(node) if isinstance(node, dict) else list(range(len(node)))
+            if not keys:
+                return
+            key = rng.choice(keys)
+            child = node[key]
+            if isinstance(child, (dict, list)) and child and rng.random() < 0.7:
+                node = child
+                continue
+            node[key] = random_value()
+            return
+
+    import marshal
     cases = listings = 0
     end = time.monotonic() + seconds
     while time.monotonic() < end:
@@ -71,6 +97,15 @@ FUZZER = textwrap.dedent(r"""
                 f.write(bad)
             assert [p.name for p in list_installed_plugins(path=[site])] == expected
             listings += 1
+            # An intact file whose document is not what a listing writes
+            # (wrong types, shapes, values) is not trusted blindly either:
+            # the listing may believe a doctored value, but never raises.
+            doc = marshal.loads(valid[header:])
+            replace_somewhere(doc)
+            with open(path, "wb") as f:
+                f.write(_cache.encode(doc))
+            found = list_installed_plugins(path=[site])
+            assert all(type(p.name) is str for p in found)
     print("ok", cases, listings)
 """)
 
