@@ -37,7 +37,9 @@ digest.  What keeps others out is ownership, as for ``~/.ssh``:
   O_NOFOLLOW``) in the directory, then renamed over the cache file with
   ``os.replace``, so a reader sees the old file or the new one, whole.  All
   of it happens relative to one open descriptor of the directory, checked
-  once, so the directory cannot be swapped for another in between.
+  once, so the directory cannot be swapped for another in between.  A
+  temporary file that a killed writer left behind is removed by the next
+  write once it is an hour old.
 * A file is opened with ``O_NONBLOCK``, so a FIFO planted in its place can
   never block a listing.
 """
@@ -179,6 +181,7 @@ def write(directory: str, name: str, doc: Any) -> None:
         return
     try:
         _write_file(directory, dfd, name, data)
+        _sweep(directory, dfd)
     finally:
         if dfd >= 0:
             os.close(dfd)
@@ -279,6 +282,30 @@ def _write_file(directory: str, dfd: int, name: str, data: bytes) -> None:
                 os.unlink(full(tmp))
         except OSError:
             pass
+
+
+# A temporary file older than this was left by a process that died while
+# writing: removed by the next write.
+STALE_SECONDS = 3600
+
+
+def _sweep(directory: str, dfd: int) -> None:
+    """Remove temporary files that writers killed mid-write left behind."""
+    import time
+
+    limit = time.time() - STALE_SECONDS
+    try:
+        with os.scandir(dfd if dfd >= 0 else directory) as it:
+            stale = [e.name for e in it
+                     if e.name.startswith("entries-") and e.name.endswith(".tmp")
+                     and e.stat(follow_symlinks=False).st_mtime < limit]
+        for tmp in stale:
+            if dfd >= 0:
+                os.unlink(tmp, dir_fd=dfd)
+            else:
+                os.unlink(os.path.join(directory, tmp))
+    except OSError as exc:
+        logger.debug("cannot clean cache directory %s: %s", directory, exc)
 
 
 def _unfit(st: os.stat_result) -> Optional[str]:

@@ -399,3 +399,20 @@ def test_reader_never_raises_on_unusable_places(tmp_path: Path) -> None:
     assert not os.path.exists(missing)  # reading creates nothing
     _cache.write(missing, "entries-x.marshal", {"a": 1})
     assert _cache.read(missing, "entries-x.marshal") == {"a": 1}
+
+
+def test_temporary_files_left_by_killed_writers_are_removed(site: Path, cache_dir: Path) -> None:
+    valid_cache(site, cache_dir)
+    cache_file = the_cache_file(cache_dir)
+    stale = cache_dir / (cache_file.name + ".4242-0123456789ab.tmp")
+    fresh = cache_dir / (cache_file.name + ".4243-0123456789ab.tmp")  # perhaps being written
+    unrelated = cache_dir / "notes.tmp"
+    for path in (stale, fresh, unrelated):
+        path.write_bytes(b"half a file")
+    old = os.stat(stale).st_mtime - _cache.STALE_SECONDS - 60
+    os.utime(stale, (old, old))
+    os.utime(unrelated, (old, old))
+
+    _cache.write(str(cache_dir), cache_file.name, _cache.decode(cache_file.read_bytes()))
+    assert not stale.exists()
+    assert fresh.exists() and unrelated.exists()
