@@ -36,7 +36,7 @@ reader of a pipe went away: ``nitro-dispatch list | head -1``), quietly, as
 the shell reports a program that SIGPIPE ended (128 + 13).
 
 Output never fails the command: characters the terminal's encoding cannot
-carry are written as backslash escapes (``caf\xe9``); a standard output or
+carry are written as backslash escapes (``caf\\xe9``); a standard output or
 error that was closed before the command started is skipped, as
 ``print()`` does; a standard output that fails otherwise (a full disk) is
 reported in one line, status 2.  ``--json`` output is strict JSON (ASCII,
