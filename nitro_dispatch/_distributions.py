@@ -25,6 +25,14 @@ Decisions, where importlib.metadata is the reference:
   duplicate name within one distribution, or an undecodable file is skipped
   with a debug log line; extras are dropped from ``value``.
 * ``location`` is the absolute path of the path entry the plugin was found in.
+* An entry that is there but cannot be read (a symlink loop or dangling
+  link named like a metadata folder, a folder or file permission denied, a
+  FIFO, device or directory where ``entry_points.txt`` or ``METADATA``
+  should be) is skipped with a warning; the other distributions of the path
+  entry are still listed.  Metadata files are opened without blocking and
+  read only when they are regular files.  A path entry with a skipped
+  entry is not cached, so it is read again next time, never remembered as
+  empty.
 
 The on-disk cache
 -----------------
@@ -54,21 +62,23 @@ modified less than two seconds before it started is not written to the
 cache: the next listing scans again.  Writes go to a temporary file and are
 moved into place with ``os.replace``.  The format is :mod:`marshal`
 (built in, so a cached listing imports nothing; ``json`` alone would cost a
-millisecond); a corrupt, foreign or unwritable cache is ignored (debug log)
-and never breaks a listing.  Setting
-``NITRO_DISPATCH_NO_CACHE=1`` turns the cache off.  Files of directories
-that no longer exist are left behind; the cache directory may be deleted at
+millisecond) inside a checked envelope; a corrupt, foreign or unwritable
+cache is ignored (debug log) and never breaks a listing, and a cache
+directory or file owned or writable by another user is not used at all
+(one warning): see :mod:`._cache`.  Setting ``NITRO_DISPATCH_NO_CACHE=1``
+turns the cache off.  Records of path entries that no longer exist are
+dropped whenever the file is written; the cache directory may be deleted at
 any time.
 """
 
 from __future__ import annotations
 
-import marshal
 import os
 import stat
 import sys
 import time
 
+from . import _cache  # the listing always needs it: imported with this module
 from ._log import get_logger
 
 TYPE_CHECKING = False  # typing costs more to import than a cached listing
@@ -175,8 +185,7 @@ def _list_installed(group: str, path: Optional[Iterable[Union[str, os.PathLike[s
     (the first of a name on the path is the one installed)."""
     entries = sys.path if path is None else path
     cache_dir = _cache_dir()
-    cache_file = _cache_file(cache_dir, group) if cache_dir else None
-    cached = _read_cache(cache_file, group) if cache_file else {}
+    cached = _read_cache(cache_dir, group) if cache_dir else {}
     updates: Dict[str, Any] = {}  # path entry -> new record (None: forget it)
     roots_seen: Set[str] = set()
     dists_seen: Set[str] = set()
@@ -198,13 +207,13 @@ def _list_installed(group: str, path: Optional[Iterable[Union[str, os.PathLike[s
                 for name, value in dist[7]:
                     found.append(InstalledPlugin(name, value, group, dist[5], dist[6], root,
                                                  dist[8]))
-    if cache_file is not None and updates:
+    if cache_dir is not None and updates:
         for root, record in updates.items():
             if record is None:
                 cached.pop(root, None)
             else:
                 cached[root] = record
-        _write_cache(cache_file, {"format": _CACHE_FORMAT, "group": group, "entries": cached})
+        _write_cache(cache_dir, group, cached)
     found.sort(key=lambda p: (p.name, p.dist_name))
     return found
 
@@ -230,6 +239,8 @@ def _entry_dists(root: str, group: str, cached: Dict[str, Any],
     try:
         st = os.stat(root)
     except OSError:
+        if root in cached:
+            updates[root] = None  # gone (or unreadable): forget it
         return []
     is_dir = stat.S_ISDIR(st.st_mode)
     if not is_dir and not stat.S_ISREG(st.st_mode):
@@ -241,33 +252,58 @@ def _entry_dists(root: str, group: str, cached: Dict[str, Any],
         if dists is not None:
             return dists
     started = time.time_ns()
-    dists = _scan_directory(root, group) if is_dir else _scan_file(root, group)
+    skipped: List[str] = []
+    dists = (_scan_directory(root, group, skipped) if is_dir
+             else _scan_file(root, group, skipped))
     # Not cached when modified too recently to trust the mtime (not logged:
-    # logging would be imported on every listing of such a path).
+    # logging would be imported on every listing of such a path), nor when
+    # an entry could not be read: it is read again next time, not
+    # remembered as empty.
     racy = started - _RACY_NS
-    if st.st_mtime_ns < racy and all(d[2] < racy for d in dists if d[1] is not None):
+    if not skipped and st.st_mtime_ns < racy and \
+            all(d[2] < racy for d in dists if d[1] is not None):
         updates[root] = {"stat": key, "dists": dists}
     elif record is not None:
         updates[root] = None
     return dists
 
 
-def _scan_directory(root: str, group: str) -> List[_Dist]:
+class _Unreadable(Exception):
+    """A metadata folder or file that is there but cannot be read."""
+
+
+def _skip(path: str, reason: object, skipped: List[str]) -> None:
+    """SPEC section 11: one unreadable entry is skipped, with a warning;
+    the others are still listed."""
+    logger.warning("skipping unreadable %s: %s", path, reason)
+    skipped.append(path)
+
+
+def _scan_directory(root: str, group: str, skipped: List[str]) -> List[_Dist]:
+    entries: List[Tuple[str, bool]] = []
     try:
         with os.scandir(root) as it:
-            entries = sorted((e.name, e.is_dir()) for e in it)
+            for e in it:
+                if not e.name.lower().endswith((".dist-info", ".egg-info")) and \
+                        e.name != "EGG-INFO":
+                    continue
+                try:
+                    entries.append((e.name, e.is_dir()))
+                except OSError as exc:  # a symlink loop, a denied permission, ...
+                    _skip(os.path.join(root, e.name), _reason(exc), skipped)
     except OSError as exc:
-        logger.debug("cannot list %s: %s", root, exc)
-        return []
+        _skip(root, "cannot list the directory: %s" % (_reason(exc),), skipped)
+    entries.sort()
     dists: List[_Dist] = []
     if root.lower().endswith(".egg"):
         # An unzipped egg on the path: its metadata is in EGG-INFO.
         for fname, is_dir in entries:
             if is_dir and fname == "EGG-INFO":
                 egg = os.path.basename(root)
-                dist = _read_dist(root, fname, egg[:-4], "PKG-INFO", group)
-                if dist is not None:
-                    dists.append(dist)
+                try:
+                    dists.append(_read_dist(root, fname, egg[:-4], "PKG-INFO", group))
+                except _Unreadable as exc:
+                    _skip(os.path.join(root, fname), exc, skipped)
     for fname, is_dir in entries:
         low = fname.lower()
         if low.endswith(".dist-info"):
@@ -277,36 +313,74 @@ def _scan_directory(root: str, group: str) -> List[_Dist]:
         else:
             continue
         stem = fname[:-len(".dist-info")] if meta == "METADATA" else fname[:-len(".egg-info")]
-        if is_dir:
-            dist = _read_dist(root, fname, stem, meta, group)
-        else:
-            # A PKG-INFO style egg-info *file*: a distribution without entry points.
-            dist = _stat_only(root, fname, stem)
-        if dist is not None:
-            dists.append(dist)
+        try:
+            if is_dir:
+                dist = _read_dist(root, fname, stem, meta, group)
+            elif meta == "PKG-INFO":
+                # A PKG-INFO style egg-info *file*: a distribution without entry points.
+                dist = _stat_only(root, fname, stem)
+            else:  # a file, or a dangling symbolic link
+                raise _Unreadable("not a directory")
+        except _Unreadable as exc:
+            _skip(os.path.join(root, fname), exc, skipped)
+            continue
+        dists.append(dist)
     return dists
 
 
-def _stat_only(root: str, rel: str, stem: str) -> Optional[_Dist]:
+def _stat_only(root: str, rel: str, stem: str) -> _Dist:
     try:
         st = os.stat(os.path.join(root, rel))
-    except OSError:
-        return None
+    except OSError as exc:
+        raise _Unreadable(_reason(exc)) from None
     return [_normalize(stem.partition("-")[0]), rel, st.st_mtime_ns, st.st_size, st.st_ino]
 
 
-def _read_dist(root: str, folder: str, stem: str, meta: str, group: str) -> Optional[_Dist]:
+# Metadata files are opened without blocking (a FIFO in their place) and
+# read only when regular files.
+_READ_FLAGS = (os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+               | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0))
+
+
+def _open_regular(path: str) -> Tuple[int, os.stat_result]:
+    """A descriptor of the regular file at ``path``, and its stat.  FileNotFoundError
+    propagates (a missing file is normal); any other failure, or a FIFO,
+    device or directory in the file's place, is :class:`_Unreadable`."""
+    try:
+        fd = os.open(path, _READ_FLAGS)
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise _Unreadable("%s: %s" % (os.path.basename(path), _reason(exc))) from None
+    try:
+        st = os.fstat(fd)
+    except OSError as exc:
+        os.close(fd)
+        raise _Unreadable("%s: %s" % (os.path.basename(path), _reason(exc))) from None
+    if not stat.S_ISREG(st.st_mode):
+        os.close(fd)
+        raise _Unreadable("%s is not a regular file" % (os.path.basename(path),))
+    return fd, st
+
+
+def _reason(exc: OSError) -> str:
+    return exc.strerror or str(exc)
+
+
+def _read_dist(root: str, folder: str, stem: str, meta: str, group: str) -> _Dist:
     """One metadata folder: its entry points of ``group`` and, if it has any,
-    its name and version."""
+    its name and version.  Raises :class:`_Unreadable`."""
     ep_rel = os.path.join(folder, "entry_points.txt")
     ep_path = os.path.join(root, ep_rel)
     try:
-        f = open(ep_path, "rb")
-    except OSError:
+        fd, st = _open_regular(ep_path)
+    except FileNotFoundError:
         return _stat_only(root, folder, stem)
-    with f:
-        st = os.fstat(f.fileno())
-        data = f.read()
+    with open(fd, "rb") as f:
+        try:
+            data = f.read()
+        except OSError as exc:
+            raise _Unreadable("entry_points.txt: %s" % (_reason(exc),)) from None
     dist = [_normalize(stem.partition("-")[0]), ep_rel, st.st_mtime_ns, st.st_size, st.st_ino]
     if group.encode("utf-8") not in data:
         return dist
@@ -327,7 +401,7 @@ def _read_dist(root: str, folder: str, stem: str, meta: str, group: str) -> Opti
     return dist
 
 
-def _scan_file(root: str, group: str) -> List[_Dist]:
+def _scan_file(root: str, group: str, skipped: List[str]) -> List[_Dist]:
     """A zip archive on the path: importlib.metadata reads those."""
     from importlib import metadata
 
@@ -350,7 +424,7 @@ def _scan_file(root: str, group: str) -> List[_Dist]:
                 dist.extend([name, d.version or "", plugins, list(d.requires or ())])
             dists.append(dist)
     except Exception as exc:  # a bad archive must not break the listing
-        logger.debug("cannot read distributions in %s: %s", root, exc)
+        _skip(root, "cannot read distributions: %s" % (exc,), skipped)
     return dists
 
 
@@ -408,12 +482,13 @@ def _is_dotted(text: str) -> bool:
 
 def _read_headers(path: str) -> Tuple[Optional[str], Optional[str], List[str]]:
     """The Name, Version and Requires-Dist headers of a METADATA / PKG-INFO
-    file (egg-info keeps requirements in ``requires.txt`` instead: those are
-    not read)."""
+    file (None and [] when it is missing; egg-info keeps requirements in
+    ``requires.txt`` instead: those are not read).  Raises
+    :class:`_Unreadable`."""
     name = version = None
     requires: List[str] = []
     try:
-        with open(path, encoding="utf-8", errors="replace") as f:
+        with open(_open_regular(path)[0], encoding="utf-8", errors="replace") as f:
             for line in f:
                 if not line.strip():
                     break  # end of the headers
@@ -427,8 +502,10 @@ def _read_headers(path: str) -> Tuple[Optional[str], Optional[str], List[str]]:
                     version = val.strip()
                 elif key == "requires-dist" and val.strip():
                     requires.append(val.strip())
+    except FileNotFoundError:
+        logger.debug("%s is missing", path)
     except OSError as exc:
-        logger.debug("cannot read %s: %s", path, exc)
+        raise _Unreadable("%s: %s" % (os.path.basename(path), _reason(exc))) from None
     return name, version, requires
 
 
@@ -443,50 +520,16 @@ def _normalize(name: str) -> str:
 # -- the cache --------------------------------------------------------------
 
 def _cache_dir() -> Optional[str]:
-    env = os.environ
-    if env.get("NITRO_DISPATCH_NO_CACHE", "") not in ("", "0"):
-        return None
-    explicit = env.get("NITRO_DISPATCH_CACHE_DIR")
-    if explicit:
-        return explicit
-    if sys.platform == "win32" and env.get("LOCALAPPDATA"):
-        return os.path.join(env["LOCALAPPDATA"], "nitro_dispatch", "Cache")
-    xdg = env.get("XDG_CACHE_HOME")
-    if xdg and os.path.isabs(xdg):
-        return os.path.join(xdg, "nitro_dispatch")
-    home = os.path.expanduser("~")
-    if home == "~":
-        return None
-    return os.path.join(home, ".cache", "nitro_dispatch")
+    return _cache.cache_dir()
 
 
-def _cache_file(cache_dir: str, group: str) -> str:
-    import binascii
-
-    key = group.encode("utf-8", "surrogatepass")
-    # The file records its own group, so a collision is only a cache miss.
-    return os.path.join(cache_dir, "entries-%08x%04x.marshal"
-                        % (binascii.crc32(key), binascii.crc_hqx(key, 0)))
-
-
-def _read_cache(cache_file: str, group: str) -> Dict[str, Any]:
+def _read_cache(cache_dir: str, group: str) -> Dict[str, Any]:
     """The cached records of ``group`` by path entry; empty when the file is
-    absent, unreadable, corrupt or foreign."""
-    try:
-        with open(cache_file, "rb") as f:
-            data = f.read()
-    except FileNotFoundError:
-        return {}
-    except OSError as exc:
-        logger.debug("cannot read cache file %s: %s", cache_file, exc)
-        return {}
-    try:
-        doc = marshal.loads(data)
-        if type(doc) is dict and doc.get("format") == _CACHE_FORMAT and \
-                doc.get("group") == group and type(doc.get("entries")) is dict:
-            return doc["entries"]  # type: ignore[no-any-return]
-    except (EOFError, ValueError, TypeError) as exc:
-        logger.debug("ignoring unusable cache file %s: %r", cache_file, exc)
+    absent, unfit, corrupt or foreign (see :mod:`._cache`)."""
+    doc = _cache.read(cache_dir, _cache.file_name(group))
+    if type(doc) is dict and doc.get("format") == _CACHE_FORMAT and \
+            doc.get("group") == group and type(doc.get("entries")) is dict:
+        return doc["entries"]  # type: ignore[no-any-return]
     return {}
 
 
@@ -537,23 +580,19 @@ def _dists_unchanged(root: str, dists: List[_Dist], is_dir: bool) -> bool:
             os.close(fd)
 
 
-def _write_cache(cache_file: str, doc: Dict[str, Any]) -> None:
-    from _thread import get_ident
-
-    tmp = "%s.%d-%d.tmp" % (cache_file, os.getpid(), get_ident())
-    try:
-        data = marshal.dumps(doc)
+def _write_cache(cache_dir: str, group: str, entries: Dict[str, Any]) -> None:
+    """Store ``entries``, less those of path entries that no longer exist
+    (the file is shared by every environment of the user: without this it
+    would keep every virtual environment ever listed)."""
+    for root in list(entries):
+        if type(root) is not str:
+            del entries[root]
+            continue
         try:
-            f = open(tmp, "wb")
-        except FileNotFoundError:
-            os.makedirs(os.path.dirname(cache_file), exist_ok=True)
-            f = open(tmp, "wb")
-        with f:
-            f.write(data)
-        os.replace(tmp, cache_file)
-    except (OSError, ValueError) as exc:
-        logger.debug("cannot write cache file %s: %s", cache_file, exc)
-        try:
-            os.remove(tmp)
-        except OSError:
+            os.stat(root)
+        except (FileNotFoundError, NotADirectoryError):
+            del entries[root]
+        except (OSError, ValueError):
             pass
+    _cache.write(cache_dir, _cache.file_name(group),
+                 {"format": _CACHE_FORMAT, "group": group, "entries": entries})

@@ -1,12 +1,23 @@
 """Drop-in plugin files, and fresh imports of plugin modules for reload.
 
 Each directory becomes a synthetic package of its own,
-``nitro_dispatch_dropins.<dirname>_<crc>``, whose ``__path__`` is that
+``nitro_dispatch_dropins.<dirname>_<digest>``, whose ``__path__`` is that
 directory; a file ``x_plugin.py`` in it is imported as a submodule of that
 package.  So two ``x_plugin.py`` files in different directories never clash
 in ``sys.modules``, nothing is added to ``sys.path``, and a plugin's own
 relative imports (``from . import helpers``) find its neighbours.  When the
 directory holds an ``__init__.py``, it runs as the package's ``__init__``.
+
+Names never collide (SPEC section 11): ``<digest>`` is the BLAKE2b-128 digest
+of the directory's real path (no short checksum: two directories sharing a
+CRC-32 once shared a package), and a package already in ``sys.modules`` is
+reused only when its ``__path__`` is that very directory, else the import
+fails with a clear error.  Files are taken by their real path: a file
+reached through two symbolic links (or a link and its own name) is imported,
+and so registered, once, under the name of the real file in the real
+directory.  A file name that is not an identifier (``my.extra_plugin.py``:
+the dot would make ``my`` look like a package) is imported under a
+sanitized name with a digest of the original, ``my_extra_plugin_<digest>``.
 
 Fresh imports compile the source as it is on disk now (never a cached
 ``.pyc``) into a *new* module object; ``sys.modules`` is switched only
@@ -24,7 +35,7 @@ from ._errors import PluginDiscoveryError
 
 TYPE_CHECKING = False  # typing costs more to import than all of nitro_dispatch
 if TYPE_CHECKING:
-    from typing import Any, List, Optional, Tuple
+    from typing import Any, List, Optional, Set, Tuple
 
 __all__ = ["find_plugin_files", "import_dropin", "fresh_module", "install_module", "plugin_classes"]
 
@@ -48,22 +59,43 @@ def find_plugin_files(directory: str, pattern: str, recursive: bool) -> Tuple[st
                      if f.endswith(".py") and fnmatch(f, pattern))
         if not recursive:
             break
-    return path, found
+    return path, _real_paths(found)
+
+
+def _real_paths(files: List[str]) -> List[str]:
+    """``files`` with symbolic links resolved, each real file once (in the
+    place of its first name).  Directories are real already (the walk does
+    not follow links), so only a linked file needs resolving."""
+    if not any(os.path.islink(f) for f in files):
+        return files
+    real = [os.path.realpath(f) for f in files]
+    seen: Set[str] = set()
+    unique: List[str] = []
+    for path in real:
+        if path not in seen:
+            seen.add(path)
+            unique.append(path)
+    return unique
 
 
 def _package_for(directory: str) -> str:
     """The synthetic package standing for ``directory`` (created once)."""
     import re
-    import zlib
+
+    from ._digest import blake2b
 
     base = re.sub(r"\W", "_", os.path.basename(directory)) or "root"
-    crc = zlib.crc32(directory.encode("utf-8", "surrogateescape")) & 0xFFFFFFFF
-    name = "%s.%s_%08x" % (ROOT_PACKAGE, base, crc)
+    digest = blake2b(directory.encode("utf-8", "surrogateescape"), 16).hex()
+    name = "%s.%s_%s" % (ROOT_PACKAGE, base, digest)
     if ROOT_PACKAGE not in sys.modules:
         root = ModuleType(ROOT_PACKAGE, "Synthetic parent of nitro_dispatch drop-in packages")
         root.__path__ = []
         sys.modules[ROOT_PACKAGE] = root
-    if name not in sys.modules:
+    existing = sys.modules.get(name)
+    if existing is not None and list(getattr(existing, "__path__", None) or ()) != [directory]:
+        raise ImportError("cannot import drop-ins of %s: module name %s is taken by %r"
+                          % (directory, name, existing))
+    if existing is None:
         init = os.path.join(directory, "__init__.py")
         if os.path.isfile(init):
             module = _exec_fresh(name, init, package_dir=directory)
@@ -80,13 +112,26 @@ def import_dropin(path: str) -> ModuleType:
     before is returned from ``sys.modules`` as it is."""
     directory, filename = os.path.split(path)
     package = _package_for(directory)
-    name = "%s.%s" % (package, os.path.splitext(filename)[0])
+    name = "%s.%s" % (package, _module_name(os.path.splitext(filename)[0]))
     module = sys.modules.get(name)
     if module is not None and getattr(module, "__file__", None) == path:
         return module
     module = _exec_fresh(name, path)
     sys.modules[name] = module
     return module
+
+
+def _module_name(stem: str) -> str:
+    """``stem`` when it is an identifier, else a sanitized name that still
+    tells files apart (``my.extra_plugin`` and ``my_extra_plugin`` differ)."""
+    if stem.isidentifier():
+        return stem
+    import re
+
+    from ._digest import blake2b
+
+    clean = re.sub(r"\W", "_", stem)
+    return "%s_%s" % (clean, blake2b(stem.encode("utf-8", "surrogateescape"), 16).hex())
 
 
 def fresh_module(module_name: str, path: Optional[str] = None) -> ModuleType:

@@ -336,13 +336,15 @@ def _record_version(root: str, dist: Any) -> Optional[str]:
     version = stem.partition("-")[2].partition("-")[0]
     if version:
         return version
-    from ._distributions import _read_headers
+    from ._distributions import _read_headers, _Unreadable
 
     path = os.path.join(root, folder)
-    if not os.path.isdir(path):  # a PKG-INFO style egg-info file
+    if os.path.isdir(path):
+        path = os.path.join(path, "METADATA" if low.endswith(".dist-info") else "PKG-INFO")
+    try:  # else a PKG-INFO style egg-info file
         return _read_headers(path)[1]
-    meta = "METADATA" if low.endswith(".dist-info") else "PKG-INFO"
-    return _read_headers(os.path.join(path, meta))[1]
+    except _Unreadable:  # the listing warned about it already
+        return None
 
 
 # -- requirements ----------------------------------------------------------------

@@ -40,7 +40,18 @@ Exit status: 0 success; 1 plugin problems (``check``; ``info`` on a plugin
 that cannot be imported); 2 bad arguments, unknown names, unreadable
 directories and any other failure, reported in one line on stderr
 (``nitro-dispatch: error: ...``), never with a traceback (except that
-``-v`` adds one for an unexpected internal error, to help a bug report).
+``-v`` adds one for an unexpected internal error, to help a bug report);
+141 when standard output was closed before everything was written (the
+reader of a pipe went away: ``nitro-dispatch list | head -1``), quietly, as
+the shell reports a program that SIGPIPE ended (128 + 13).
+
+Output never fails the command: characters the terminal's encoding cannot
+carry are written as backslash escapes (``caf\\xe9``); a standard output or
+error that was closed before the command started is skipped, as
+``print()`` does; a standard output that fails otherwise (a full disk) is
+reported in one line, status 2.  ``--json`` output is strict JSON (ASCII,
+no ``NaN`` or ``Infinity``: a non-finite number is written as the string
+``"inf"``, ``"-inf"`` or ``"nan"``).
 
 Logging: the CLI prints the problems it finds itself, so while :func:`main`
 runs the ``nitro_dispatch`` logger's level is raised above CRITICAL (no
@@ -76,6 +87,7 @@ PROG = "nitro-dispatch"
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
 EXIT_USAGE = 2
+EXIT_CLOSED_PIPE = 141  # 128 + SIGPIPE, what a shell shows for a program a closed pipe ended
 DROPIN_PATTERN = "*_plugin.py"
 MIN_WIDTH = 40
 UNKNOWN = "?"
@@ -83,6 +95,10 @@ UNKNOWN = "?"
 
 class UsageError(Exception):
     """A mistake in what the user asked for: one line on stderr, status 2."""
+
+
+class _OutputFailed(Exception):
+    """Writing to standard output failed (``__cause__`` says why)."""
 
 
 # -- argument parsing ---------------------------------------------------------
@@ -104,7 +120,8 @@ _EPILOG = """\
 The options --group, --path and -v may come before or after the command.
 
 exit status: 0 success, 1 plugin problems found (check; info on a plugin
-that does not import), 2 bad arguments, unknown names or other errors.
+that does not import), 2 bad arguments, unknown names or other errors,
+141 standard output closed early (e.g. by '| head').
 Run '%(prog)s COMMAND --help' for a command's options."""
 
 _LIST_HELP = """\
@@ -232,6 +249,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         try:
             opts = parser.parse_args(argv)
         except SystemExit as exc:  # --help and --version
+            _flush_stdout()
             return exc.code if isinstance(exc.code, int) else EXIT_OK
         _merge_common(opts)
         if opts.command is None:
@@ -240,9 +258,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         with _library_logging(opts.verbose):
             try:
                 status: int = opts.handler(opts)
-                sys.stdout.flush()  # a closed pipe shows up here, not at exit
+                _flush_stdout()  # a closed pipe shows up here, not at exit
                 return status
-            except (UsageError, NitroPluginError, OSError, KeyboardInterrupt):
+            except (UsageError, NitroPluginError, OSError, KeyboardInterrupt, _OutputFailed):
                 raise
             except Exception:
                 if opts.verbose:
@@ -252,9 +270,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 raise
     except UsageError as exc:
         _error(str(exc))
-    except BrokenPipeError:
-        _silence_stdout()  # the reader went away (``| head``): not an error of ours
-        return EXIT_PROBLEMS
+    except _OutputFailed as exc:
+        _silence(sys.stdout)  # nothing more may reach it, not even at exit
+        if isinstance(exc.__cause__, BrokenPipeError):
+            return EXIT_CLOSED_PIPE  # the reader went away (``| head``): quietly
+        _error("cannot write to standard output: %s" % (exc.__cause__,))
     except KeyboardInterrupt:
         _error("interrupted")
         return 130
@@ -270,22 +290,64 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 
 def _error(message: str) -> None:
-    sys.stderr.write("%s: error: %s\n" % (PROG, _one_line(message)))
-    sys.stderr.flush()
+    _err_line("%s: error: %s\n" % (PROG, _one_line(message)))
 
 
 def _warn(message: str) -> None:
-    sys.stderr.write("%s: warning: %s\n" % (PROG, _one_line(message)))
+    _err_line("%s: warning: %s\n" % (PROG, _one_line(message)))
+
+
+def _err_line(line: str) -> None:
+    """Write to stderr; if that fails there is nowhere left to say so."""
+    stream = sys.stderr
+    if stream is None:  # started without one
+        return
+    try:
+        _write(stream, line)
+        stream.flush()
+    except (OSError, ValueError):
+        _silence(stream)
 
 
 def _out(text: str = "") -> None:
-    sys.stdout.write(text + "\n")
+    """One line on stdout; :class:`_OutputFailed` when it cannot be written."""
+    stream = sys.stdout
+    if stream is None:  # started without one: discard, as print() does
+        return
+    try:
+        _write(stream, text + "\n")
+    except (OSError, ValueError) as exc:  # ValueError: the stream was closed
+        raise _OutputFailed() from exc
 
 
-def _silence_stdout() -> None:
+def _flush_stdout() -> None:
+    if sys.stdout is not None:
+        try:
+            sys.stdout.flush()
+        except (OSError, ValueError) as exc:
+            raise _OutputFailed() from exc
+
+
+def _write(stream: Any, text: str) -> None:
+    """``stream.write(text)``, escaping what the stream's encoding cannot
+    carry instead of failing (a text stream encodes before it writes, so a
+    failed attempt wrote nothing)."""
+    try:
+        stream.write(text)
+    except UnicodeEncodeError:
+        encoding = getattr(stream, "encoding", None) or "ascii"
+        stream.write(text.encode(encoding, "backslashreplace").decode(encoding))
+
+
+def _silence(stream: Any) -> None:
+    """Point ``stream``'s descriptor at the null device, so that what is
+    still buffered in it can be flushed at exit without another error."""
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        try:
+            os.dup2(devnull, stream.fileno())
+        finally:
+            os.close(devnull)
     except (OSError, ValueError, AttributeError):
         pass
 
@@ -495,9 +557,25 @@ def _wrap(text: str, width: int) -> List[str]:
 
 
 def _print_json(data: Any) -> None:
+    """Strict JSON: a non-finite float (``NaN``, ``Infinity`` are not JSON)
+    becomes the string ``"nan"``, ``"inf"`` or ``"-inf"``."""
     import json
 
-    _out(json.dumps(data, indent=2))
+    try:
+        text = json.dumps(data, indent=2, allow_nan=False)
+    except ValueError:
+        text = json.dumps(_finite(data), indent=2, allow_nan=False)
+    _out(text)
+
+
+def _finite(data: Any) -> Any:
+    if isinstance(data, float):
+        return data if data - data == 0.0 else repr(data)  # inf - inf and nan - nan: nan
+    if isinstance(data, dict):
+        return {key: _finite(value) for key, value in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [_finite(value) for value in data]
+    return data
 
 
 # -- check ----------------------------------------------------------------------------

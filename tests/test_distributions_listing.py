@@ -17,7 +17,7 @@ import pytest
 
 import fixtures
 from fixtures import GROUP, age, age_tree, bump_mtime, make_dist_info, make_plugin_dist
-from nitro_dispatch import _distributions
+from nitro_dispatch import _cache, _distributions
 from nitro_dispatch._distributions import (InstalledPlugin, list_installed_plugins,
                                            load_entry_point)
 from venv_support import plugin_venv_fixture  # noqa: F401  (provides plugin_venv)
@@ -49,11 +49,14 @@ def cache_files(cache_dir: Path) -> List[Path]:
 
 
 def read_doc(cache_file: Path) -> Any:
-    return marshal.loads(cache_file.read_bytes())
+    doc = _cache.decode(cache_file.read_bytes())
+    assert doc is not None, "not a cache file written whole by the library"
+    return doc
 
 
 def write_doc(cache_file: Path, doc: Any) -> None:
-    cache_file.write_bytes(marshal.dumps(doc))
+    """Doctor the cache as the library itself would write it (checked envelope)."""
+    cache_file.write_bytes(_cache.encode(doc))
 
 
 def site_dists(doc: Any, site: Path) -> Any:
