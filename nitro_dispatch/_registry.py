@@ -3,9 +3,18 @@
 Hooks are kept per registered name (exact events and ``*`` patterns apart).
 The first trigger of an event resolves its chain into a :class:`Plan`
 (patterns matched, priorities sorted, disabled and async-only hooks set
-aside) and caches it by event name; any change drops the whole cache.  A
-trigger therefore costs one dict lookup plus the hooks themselves, however
-many unrelated events and patterns the registry holds.
+aside) and caches it by event name.  A trigger therefore costs one dict
+lookup plus the hooks themselves, however many unrelated events and
+patterns the registry holds.
+
+Changes are local (SPEC section 12): a change to an exact event drops that
+event's plan, a change to a pattern drops the cached plans of the events it
+matches, and a plugin toggled drops the plans holding its hooks; every other
+plan survives.  Plan builds find candidate patterns through
+:class:`~._patterns.PatternIndex` (keyed by literal prefix or suffix), and
+each plugin's records are indexed so unloading it touches only its own
+hooks.  The cache is bounded (see :data:`_MAX_PLANS`) and evicts one plan at
+a time, oldest first.
 
 Two runners share the work:
 
@@ -25,6 +34,7 @@ from _thread import RLock
 from ._errors import HookError, HookTimeoutError, StopPropagation
 from ._hooks import HookRecord, is_async_callable, match_pattern
 from ._log import get_logger
+from ._patterns import PatternIndex
 
 TYPE_CHECKING = False  # typing costs more to import than all of nitro_dispatch
 if TYPE_CHECKING:
@@ -38,7 +48,11 @@ trace_logger = get_logger("nitro_dispatch.trace")
 
 ERROR_EVENT = "nitro.plugin.error"
 STRATEGIES = ("log_and_continue", "fail_fast", "collect_all")
-_MAX_PLANS = 4096  # events triggered with ever-new names must not grow the cache forever
+# Plans kept beyond one per exact event name with hooks: events triggered
+# with ever-new names (matched by patterns only, or by nothing) must not grow
+# the cache forever.  When full, the oldest plan goes, one at a time
+# (first in, first out: a hit costs no bookkeeping in the hot loop).
+_MAX_PLANS = 16384
 
 if TYPE_CHECKING:
     Step = Tuple[HookRecord, Any]
@@ -134,9 +148,14 @@ class HookRegistry:
         # name (event or pattern) -> records in registration order
         self._exact: Dict[str, List[HookRecord]] = {}
         self._patterns: Dict[str, List[HookRecord]] = {}
+        self._index = PatternIndex()  # the names in _patterns, by literal prefix/suffix
+        # id(plugin) -> that plugin's records (a dict used as an ordered set)
+        self._by_plugin: Dict[int, Dict[HookRecord, None]] = {}
         self._seq = 0
-        # Caches, replaced wholesale (never mutated in place) on any change,
-        # always under the lock, so a trigger in flight keeps its snapshot.
+        # Caches, changed only under the lock: a local change pops entries,
+        # a global one (strategy, tracing, clear_all) replaces both dicts.
+        # Plans are immutable and a trigger holds the chain it started with,
+        # so a trigger in flight keeps its snapshot.
         self._plans: Dict[str, Plan] = {}
         self._fast: Dict[str, _Chain] = {}
         self._strategy = "log_and_continue"
@@ -176,11 +195,18 @@ class HookRegistry:
             self._seq += 1
             rec = HookRecord(event_name, callback, plugin, priority, timeout,
                              async_hook or is_async_callable(callback), self._seq)
-            table.setdefault(event_name, []).append(rec)
+            recs = table.get(event_name)
+            if recs is None:
+                recs = table[event_name] = []
+                if table is self._patterns:
+                    self._index.add(event_name)
+            recs.append(rec)
+            if plugin is not None:
+                self._by_plugin.setdefault(id(plugin), {})[rec] = None
             watch = getattr(plugin, "_nitro_watch", None)
             if watch is not None:
                 watch(self)
-            self._invalidate()
+            self._drop_plans(event_name)
         logger.debug("registered hook %r for %r (%s, priority %d, timeout %s)",
                      getattr(callback, "__qualname__", callback), event_name, rec.label,
                      priority, timeout)
@@ -199,8 +225,15 @@ class HookRegistry:
                             (event_name,)) > 0
 
     def unregister_plugin(self, plugin: Any) -> int:
-        """Remove every hook owned by ``plugin``; returns how many."""
-        return self._remove(lambda r: r.plugin is plugin, None)
+        """Remove every hook owned by ``plugin``; returns how many.
+
+        Costs in proportion to the plugin's own hooks, not the registry."""
+        with self._lock:  # reentrant: _remove takes it again
+            owned = self._by_plugin.get(id(plugin))
+            if not owned:
+                return 0
+            names = list(dict.fromkeys(r.event for r in owned if r.plugin is plugin))
+            return self._remove(lambda r: r.plugin is plugin, names)
 
     def remove_record(self, record: HookRecord) -> bool:
         """Remove one registration by its record."""
@@ -216,39 +249,80 @@ class HookRegistry:
                     if not recs:
                         continue
                     kept = [r for r in recs if not doomed(r)]
+                    if len(kept) == len(recs):
+                        continue
                     removed += len(recs) - len(kept)
+                    self._forget(r for r in recs if doomed(r))
                     if kept:
                         table[name] = kept
                     else:
                         del table[name]
-            if removed:
-                self._invalidate()
+                        if table is self._patterns:
+                            self._index.discard(name)
+                    self._drop_plans(name)
         return removed
 
     def clear_event(self, event_name: str) -> None:
         """Remove every hook registered under exactly this name (an event or
         a pattern); patterns that merely match it stay."""
         with self._lock:
-            self._exact.pop(event_name, None)
-            self._patterns.pop(event_name, None)
-            self._invalidate()
+            self._forget(self._exact.pop(event_name, ()))
+            pattern_recs = self._patterns.pop(event_name, None)
+            if pattern_recs is not None:
+                self._forget(pattern_recs)
+                self._index.discard(event_name)
+            self._drop_plans(event_name)
 
     def clear_all(self) -> None:
         """Remove every hook."""
         with self._lock:
             self._exact.clear()
             self._patterns.clear()
+            self._index = PatternIndex()
+            self._by_plugin.clear()
             self._invalidate()
+
+    def _forget(self, records: Iterable[HookRecord]) -> None:
+        """Take removed records out of the per-plugin index (lock held)."""
+        by_plugin = self._by_plugin
+        for rec in records:
+            if rec.plugin is not None:
+                owned = by_plugin.get(id(rec.plugin))
+                if owned is not None:
+                    owned.pop(rec, None)
+                    if not owned:
+                        del by_plugin[id(rec.plugin)]
 
     def _invalidate(self) -> None:
         # Caller holds the lock.  New dicts, so readers keep consistent ones.
         self._plans = {}
         self._fast = {}
 
+    def _drop_plans(self, name: str) -> None:
+        """Drop the cached plans a change to ``name`` affects (lock held):
+        the event's own plan, or for a pattern the plans of every cached
+        event it matches."""
+        plans, fast = self._plans, self._fast
+        if "*" not in name:
+            plans.pop(name, None)
+            fast.pop(name, None)
+            return
+        first, _, rest = name.partition("*")
+        last = rest.rpartition("*")[2]
+        doomed = [event for event in plans if event.startswith(first)
+                  and event.endswith(last) and match_pattern(name, event)]
+        for event in doomed:
+            del plans[event]
+            fast.pop(event, None)
+
     def _plugin_state_changed(self, plugin: Any) -> None:
-        """Called by a plugin whose ``enabled`` changed."""
+        """Called by a plugin whose ``enabled`` changed: drop the plans that
+        hold its hooks."""
         with self._lock:
-            self._invalidate()
+            owned = self._by_plugin.get(id(plugin))
+            if owned:
+                for name in dict.fromkeys(r.event for r in owned if r.plugin is plugin):
+                    self._drop_plans(name)
 
     # -- introspection --------------------------------------------------
 
@@ -317,9 +391,9 @@ class HookRegistry:
             if plan is not None:
                 return plan
             recs = list(self._exact.get(event, ()))
-            for pattern, precs in self._patterns.items():
-                if match_pattern(pattern, event):
-                    recs.extend(precs)
+            patterns = self._patterns
+            for pattern in self._index.matching(event):
+                recs.extend(patterns[pattern])
             recs.sort(key=_order)
             # Plugins we are told about are filtered now; others per call.
             live = [r for r in recs if not (r.plugin is not None and _watched(r.plugin)
@@ -331,9 +405,12 @@ class HookRegistry:
             if plain and live and all(r.is_async for r in live):
                 afast = _fast_chain(live)
             plan = Plan(event, recs, sync, live, fast, afast)
-            if len(self._plans) >= _MAX_PLANS:
-                self._invalidate()
-            self._plans[event] = plan
+            plans = self._plans
+            if len(plans) >= _MAX_PLANS + len(self._exact):
+                oldest = next(iter(plans))  # evict one plan, the oldest
+                del plans[oldest]
+                self._fast.pop(oldest, None)
+            plans[event] = plan
             return plan
 
     def _sync_chain(self, event: str) -> Optional[_Chain]:
