@@ -204,16 +204,28 @@ def parse_dependencies(cls: type, name: str) -> List[Any]:
     if isinstance(deps, str) or not isinstance(deps, (list, tuple)):
         raise ValidationError("plugin %r: 'dependencies' must be a list of requirement "
                               "strings, got %r" % (name, deps))
-    from packaging.requirements import InvalidRequirement, Requirement
-
     parsed = []
     for item in deps:
         if not isinstance(item, str):
             raise ValidationError("plugin %r: dependency %r is not a string" % (name, item))
+        req = _PARSED.get(item)
+        if req is not None:
+            parsed.append(req)
+            continue
+        # Imported only here: a plugin without dependencies never pays for it.
+        from packaging.requirements import InvalidRequirement, Requirement
+
         try:
-            parsed.append(Requirement(item))
+            req = Requirement(item)
         except InvalidRequirement as exc:
             first = str(exc).splitlines()[0] if str(exc) else "invalid"
             raise ValidationError("plugin %r: dependency %r is not a valid PEP 508 "
                                   "requirement (%s)" % (name, item, first)) from None
+        _PARSED[item] = req
+        parsed.append(req)
     return parsed
+
+
+# Each requirement string is parsed once per process (validation, resolution
+# and reload all ask again).  Requirement objects are never changed by us.
+_PARSED: Dict[str, Any] = {}
