@@ -8,8 +8,11 @@ in ``sys.modules``, nothing is added to ``sys.path``, and a plugin's own
 relative imports (``from . import helpers``) find its neighbours.  When the
 directory holds an ``__init__.py``, it runs as the package's ``__init__``.
 
-Fresh imports compile the source as it is on disk now (never a cached
-``.pyc``) into a *new* module object; ``sys.modules`` is switched only
+A drop-in's first import in a process uses Python's bytecode cache like
+any import (``__pycache__/*.pyc``, written and validated by importlib's
+source loader against the file's size and modification time).  Fresh
+imports, for reload, compile the source as it is on disk now (never a
+cached ``.pyc``) into a *new* module object; ``sys.modules`` is switched only
 once that module ran without error, so a failed re-import leaves the old
 module, and the plugins made from it, untouched.
 """
@@ -84,7 +87,7 @@ def import_dropin(path: str) -> ModuleType:
     module = sys.modules.get(name)
     if module is not None and getattr(module, "__file__", None) == path:
         return module
-    module = _exec_fresh(name, path)
+    module = _exec_fresh(name, path, cached=True)
     sys.modules[name] = module
     return module
 
@@ -116,8 +119,11 @@ def install_module(module: ModuleType) -> None:
         setattr(sys.modules[parent], child, module)
 
 
-def _exec_fresh(name: str, path: str, package_dir: Optional[str] = None) -> ModuleType:
-    """Compile the file's current source and run it as a new module ``name``.
+def _exec_fresh(name: str, path: str, package_dir: Optional[str] = None,
+                cached: bool = False) -> ModuleType:
+    """Compile the file's current source and run it as a new module ``name``
+    (``cached``: take the code from a valid ``.pyc`` and write one, as
+    ``import`` does).
 
     The module is visible in ``sys.modules`` while it runs (as a normal
     import would make it, for imports that refer back to it), and the
@@ -130,9 +136,13 @@ def _exec_fresh(name: str, path: str, package_dir: Optional[str] = None) -> Modu
     if spec is None or spec.loader is None:
         raise ImportError("cannot import %s from %s" % (name, path))
     module = importlib.util.module_from_spec(spec)
-    with open(path, "rb") as handle:
-        source = handle.read()
-    code: Any = compile(source, path, "exec", dont_inherit=True)
+    code: Any
+    if cached and hasattr(spec.loader, "get_code"):
+        code = spec.loader.get_code(name)
+    else:
+        with open(path, "rb") as handle:
+            source = handle.read()
+        code = compile(source, path, "exec", dont_inherit=True)
     previous = sys.modules.get(name)
     sys.modules[name] = module
     try:
