@@ -9,9 +9,16 @@ and suffixes of the lengths in use, and tests the few candidates found
 there with :func:`~._hooks.match_pattern`, so matching stays exactly SPEC
 section 2's rule.  Patterns with no literal end (``*``, ``*.x.*``) are
 tested one by one.
+
+The other way round, :class:`NameIndex` answers "which cached event names
+does this pattern match?" when a pattern is added or removed, from sorted
+lists of the names and of the names reversed, so a pattern with a literal
+end looks only at the names sharing it.
 """
 
 from __future__ import annotations
+
+from bisect import bisect_left, insort
 
 from ._hooks import match_pattern
 
@@ -19,7 +26,7 @@ TYPE_CHECKING = False  # typing costs more to import than all of nitro_dispatch
 if TYPE_CHECKING:
     from typing import Dict, List, Tuple
 
-__all__ = ["PatternIndex"]
+__all__ = ["PatternIndex", "NameIndex"]
 
 
 class PatternIndex:
@@ -51,13 +58,7 @@ class PatternIndex:
     @staticmethod
     def _key(pattern: str) -> Tuple[str, str]:
         """Where ``pattern`` is filed: ("prefix"|"suffix"|"", literal)."""
-        head, _, tail = pattern.partition("*")
-        tail = tail.rpartition("*")[2]
-        if head and len(head) >= len(tail):
-            return "prefix", head
-        if tail:
-            return "suffix", tail
-        return "", ""
+        return literal_end(pattern)
 
     def add(self, pattern: str) -> None:
         side, literal = self._key(pattern)
@@ -113,3 +114,69 @@ class PatternIndex:
         if self._rest:
             found.extend(p for p in self._rest if match_pattern(p, event))
         return found
+
+
+def literal_end(pattern: str) -> Tuple[str, str]:
+    """The more selective literal end of a pattern: ``("prefix", text)``,
+    ``("suffix", text)``, or ``("", "")`` when both ends are ``*``."""
+    head, _, tail = pattern.partition("*")
+    tail = tail.rpartition("*")[2]
+    if head and len(head) >= len(tail):
+        return "prefix", head
+    if tail:
+        return "suffix", tail
+    return "", ""
+
+
+def _starting_with(names: List[str], prefix: str) -> List[str]:
+    found = []
+    for i in range(bisect_left(names, prefix), len(names)):
+        name = names[i]
+        if not name.startswith(prefix):
+            break
+        found.append(name)
+    return found
+
+
+class NameIndex:
+    """A set of event names that answers "which of you match this
+    pattern?" looking only at the names that share its literal end.
+
+    >>> names = NameIndex()
+    >>> for n in ("user.login", "user.save", "order.save", "audit"):
+    ...     names.add(n)
+    >>> names.matching("user.*"), names.matching("*.save"), len(names.matching("*"))
+    (['user.login', 'user.save'], ['order.save', 'user.save'], 4)
+    """
+
+    __slots__ = ("_names", "_reversed")
+
+    def __init__(self) -> None:
+        self._names: List[str] = []     # sorted
+        self._reversed: List[str] = []  # each name reversed, sorted
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def add(self, name: str) -> None:
+        """Add a name not yet in the set."""
+        insort(self._names, name)
+        insort(self._reversed, name[::-1])
+
+    def discard(self, name: str) -> None:
+        for table, key in ((self._names, name), (self._reversed, name[::-1])):
+            i = bisect_left(table, key)
+            if i < len(table) and table[i] == key:
+                del table[i]
+
+    def matching(self, pattern: str) -> List[str]:
+        """The names ``pattern`` matches (SPEC section 2), in sorted order
+        of the literal end looked up."""
+        side, literal = literal_end(pattern)
+        if side == "prefix":
+            candidates = _starting_with(self._names, literal)
+        elif side == "suffix":
+            candidates = [r[::-1] for r in _starting_with(self._reversed, literal[::-1])]
+        else:
+            candidates = list(self._names)
+        return [name for name in candidates if match_pattern(pattern, name)]

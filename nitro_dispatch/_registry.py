@@ -10,10 +10,11 @@ patterns the registry holds.
 Changes are local (SPEC section 12): a change to an exact event drops that
 event's plan, a change to a pattern drops the cached plans of the events it
 matches, and a plugin toggled drops the plans holding its hooks; every other
-plan survives.  Plan builds find candidate patterns through
-:class:`~._patterns.PatternIndex` (keyed by literal prefix or suffix), and
-each plugin's records are indexed so unloading it touches only its own
-hooks.  The cache is bounded (see :data:`_MAX_PLANS`) and evicts one plan at
+plan survives.  Both directions are indexed by literal prefix or suffix
+(:mod:`._patterns`): a plan build looks only at the patterns that could
+match its event, a pattern change only at the cached names that could
+match it.  Each plugin's records are indexed too, so unloading it touches
+only its own hooks.  The cache is bounded (see :data:`_MAX_PLANS`) and evicts one plan at
 a time, oldest first.
 
 Two runners share the work:
@@ -32,9 +33,9 @@ import time
 from _thread import RLock
 
 from ._errors import HookError, HookTimeoutError, StopPropagation
-from ._hooks import HookRecord, is_async_callable, match_pattern
+from ._hooks import HookRecord, is_async_callable
 from ._log import get_logger
-from ._patterns import PatternIndex
+from ._patterns import NameIndex, PatternIndex
 
 TYPE_CHECKING = False  # typing costs more to import than all of nitro_dispatch
 if TYPE_CHECKING:
@@ -158,6 +159,7 @@ class HookRegistry:
         # so a trigger in flight keeps its snapshot.
         self._plans: Dict[str, Plan] = {}
         self._fast: Dict[str, _Chain] = {}
+        self._cached = NameIndex()  # the keys of _plans, for pattern changes
         self._strategy = "log_and_continue"
         self._tracing = False
         self._trace: Any = None  # deque of HookTrace, created when tracing starts
@@ -297,23 +299,22 @@ class HookRegistry:
         # Caller holds the lock.  New dicts, so readers keep consistent ones.
         self._plans = {}
         self._fast = {}
+        self._cached = NameIndex()
 
     def _drop_plans(self, name: str) -> None:
         """Drop the cached plans a change to ``name`` affects (lock held):
         the event's own plan, or for a pattern the plans of every cached
         event it matches."""
-        plans, fast = self._plans, self._fast
+        plans, fast, cached = self._plans, self._fast, self._cached
         if "*" not in name:
-            plans.pop(name, None)
+            if plans.pop(name, None) is not None:
+                cached.discard(name)
             fast.pop(name, None)
             return
-        first, _, rest = name.partition("*")
-        last = rest.rpartition("*")[2]
-        doomed = [event for event in plans if event.startswith(first)
-                  and event.endswith(last) and match_pattern(name, event)]
-        for event in doomed:
+        for event in cached.matching(name):
             del plans[event]
             fast.pop(event, None)
+            cached.discard(event)
 
     def _plugin_state_changed(self, plugin: Any) -> None:
         """Called by a plugin whose ``enabled`` changed: drop the plans that
@@ -410,7 +411,9 @@ class HookRegistry:
                 oldest = next(iter(plans))  # evict one plan, the oldest
                 del plans[oldest]
                 self._fast.pop(oldest, None)
+                self._cached.discard(oldest)
             plans[event] = plan
+            self._cached.add(event)
             return plan
 
     def _sync_chain(self, event: str) -> Optional[_Chain]:

@@ -117,6 +117,7 @@ def test_cached_plans_agree_with_a_fresh_plan_oracle(ops: List[Tuple[Any, ...]])
         # After every step the whole (partly cached) registry agrees with
         # the model and with a registry that never cached anything.
         fresh = fresh_registry(model, owners)
+        assert reg._cached._names == sorted(reg._plans)  # the name index follows the cache
         for event in EVENTS:
             expected = model.chain(event)
             assert reg.trigger(event, []) == expected, (event, ops)
@@ -211,6 +212,7 @@ def test_a_full_cache_evicts_one_plan_at_a_time_oldest_first(
     assert list(reg._plans) == ["n1", "n2", "n3", "n4"]
     assert reg.trigger("hooked", 0) == 1  # rebuilt when needed
     assert list(reg._plans) == ["n2", "n3", "n4", "hooked"]
+    assert reg._cached._names == sorted(reg._plans)
 
 
 def test_round_robin_over_many_hooked_events_keeps_every_plan() -> None:
@@ -252,6 +254,24 @@ def test_pattern_index_matches_exactly_like_match_pattern(patterns: List[str],
     left = patterns[1::2]
     assert len(index) == len(left)
     assert sorted(index.matching(event)) == sorted(p for p in left if match_pattern(p, event))
+
+
+@given(st.lists(st.text(alphabet="ab.c", max_size=5), unique=True),
+       st.sampled_from(PATTERNS + ["*a*b*", "**", "a.b.c*", "*.b.c", "ab*ba"]))
+def test_name_index_finds_exactly_the_names_a_pattern_matches(names: List[str],
+                                                              pattern: str) -> None:
+    index = nitro_dispatch._patterns.NameIndex()
+    for name in names:
+        index.add(name)
+    assert sorted(index.matching(pattern)) == sorted(n for n in names
+                                                     if match_pattern(pattern, n))
+    for name in names[::2]:
+        index.discard(name)
+    index.discard("never")  # unknown names are ignored
+    left = names[1::2]
+    assert len(index) == len(left)
+    assert sorted(index.matching(pattern)) == sorted(n for n in left
+                                                     if match_pattern(pattern, n))
 
 
 def test_pattern_index_docstring_example() -> None:
