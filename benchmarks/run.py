@@ -35,6 +35,9 @@ import tempfile
 import time
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _scale  # noqa: E402  (the scale scenarios C1-C6, beside this file)
+
 BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
 REPO_ROOT = os.path.dirname(BENCH_DIR)
 WORKER = os.path.join(BENCH_DIR, "_worker.py")
@@ -56,7 +59,7 @@ FRAMEWORKS: Dict[str, Tuple[str, str, str]] = {
 }
 
 DISPATCH_SCENARIOS = ["S1 N=1", "S1 N=10", "S1 N=100", "S2", "S3", "S4", "S5", "S6"]
-ALL_IDS = ["S1", "S2", "S3", "S4", "S5", "S6", "I", "E", "M"]
+ALL_IDS = ["S1", "S2", "S3", "S4", "S5", "S6", "I", "E", "M"] + list(_scale.SCENARIOS)
 E_SIZES = [50, 200, 1000]
 
 # Targets from PERFORMANCE.md: ratio to plain for S1-S6.
@@ -514,6 +517,13 @@ def report(results: Dict[str, Any], keys: List[str]) -> Tuple[str, Dict[str, str
                   "ours (first <= 1x, repeated <= 0.25x at K=1000)"]
         out.append(table(header, listing_rows(listing, verdicts)))
         out.append("")
+    scale = results.get("scale")
+    if scale:
+        out.append("C1-C6 (scale, SPEC section 12): ratios from one process run or, for C5/C6, "
+                   "medians of fresh processes")
+        out.append(table(_scale.HEADER, _scale.rows_of(scale)))
+        out.append("")
+        verdicts.update({sid: "PASS" if v["ok"] else "MISS" for sid, v in scale.items()})
     notes = []
     for k in keys:
         fw = results["dispatch"].get(k, {})
@@ -544,6 +554,31 @@ def report(results: Dict[str, Any], keys: List[str]) -> Tuple[str, Dict[str, str
     return "\n".join(out), verdicts
 
 
+def markdown_report(results: Dict[str, Any], keys: List[str]) -> str:
+    """The report's tables as markdown, figures exactly as printed."""
+    meta = results["meta"]
+    out = ["Python %s, %s, median of %d rounds (`benchmarks/run.py%s`)\n" % (
+        meta["python"], meta["platform"], meta["rounds"], " --quick" if meta["quick"] else "")]
+    rows, _ = build_rows(results, keys)
+    if rows:
+        header = ["scenario", "plain"] + [FRAMEWORKS[k][0] for k in keys] + ["target", "ours"]
+        out.append("| " + " | ".join(header) + " |")
+        out.append("|" + "---|" * len(header))
+        out.extend("| " + " | ".join(r) + " |" for r in rows)
+        out.append("")
+    if results.get("listing"):
+        header = ["K", "importlib", "ours first", "ours repeated", "agrees", "changes seen",
+                  "verdict"]
+        out.append("| " + " | ".join(header) + " |")
+        out.append("|" + "---|" * len(header))
+        out.extend("| " + " | ".join(r) + " |" for r in listing_rows(results["listing"], {}))
+        out.append("")
+    if results.get("scale"):
+        out.append(_scale.markdown(results["scale"]))
+        out.append("")
+    return "\n".join(out)
+
+
 # ---------------------------------------------------------------------------
 # main
 
@@ -562,6 +597,9 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
                         help="comma-separated subset of %s" % ",".join(FRAMEWORKS))
     parser.add_argument("--json", default=os.path.join(BENCH_DIR, "results.json"),
                         help="where to write the JSON results (default benchmarks/results.json)")
+    parser.add_argument("--markdown", default=None,
+                        help="also write the report's tables as markdown to this file "
+                             "(for the README)")
     parser.add_argument("--python", default=sys.executable,
                         help="base interpreter for the virtual environments (default: this one)")
     args = parser.parse_args(argv)
@@ -625,6 +663,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             log("E skipped: it measures this repository's list_installed_plugins (add 'ours')")
         if "E" in args.only and "ours" in keys:
             results["listing"] = run_listings(pythons["ours"], args.rounds, workdir)
+        scale_ids = [s for s in args.only if s in _scale.SCENARIOS]
+        if scale_ids and "ours" not in keys:
+            log("%s skipped: they measure this repository (add 'ours')" % ",".join(scale_ids))
+        elif scale_ids:
+            ctx = _scale.Context(pythons, keys, args.rounds, args.quick, workdir, child_env, log)
+            results["scale"] = _scale.run_scenarios(scale_ids, ctx)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
@@ -635,6 +679,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         json.dump(results, fh, indent=2, sort_keys=True)
         fh.write("\n")
     log("results written to %s" % args.json)
+    if args.markdown:
+        with open(args.markdown, "w", encoding="utf-8") as fh:
+            fh.write(markdown_report(results, keys))
+        log("markdown tables written to %s" % args.markdown)
     failed = [k for k in keys if "error" in results["dispatch"].get(k, {})
               or "error" in results.get("import", {}).get(k, {})]
     failed += ["E K=%s" % k for k, v in results.get("listing", {}).items() if "error" in v]

@@ -11,7 +11,7 @@ section 2's rule.  Patterns with no literal end (``*``, ``*.x.*``) are
 tested one by one.
 
 The other way round, :class:`NameIndex` answers "which cached event names
-does this pattern match?" when a pattern is added or removed, from sorted
+may this pattern match?" when a pattern is added or removed, from sorted
 lists of the names and of the names reversed, so a pattern with a literal
 end looks only at the names sharing it.
 """
@@ -24,7 +24,7 @@ from ._hooks import match_pattern
 
 TYPE_CHECKING = False  # typing costs more to import than all of nitro_dispatch
 if TYPE_CHECKING:
-    from typing import Dict, List, Tuple
+    from typing import Dict, Iterable, List, Tuple
 
 __all__ = ["PatternIndex", "NameIndex"]
 
@@ -139,8 +139,14 @@ def _starting_with(names: List[str], prefix: str) -> List[str]:
 
 
 class NameIndex:
-    """A set of event names that answers "which of you match this
-    pattern?" looking only at the names that share its literal end.
+    """Event names (a superset of those cached) that answer "which of you
+    might match this pattern?" looking only at the names that share its
+    literal end.
+
+    Names are added once and never removed one by one: a plan dropped and
+    built again (the common churn) costs nothing here.  The caller checks
+    each name it gets back against its cache, and calls :meth:`rebuild`
+    when the index has grown well past the cache (:meth:`oversized`).
 
     >>> names = NameIndex()
     >>> for n in ("user.login", "user.save", "order.save", "audit"):
@@ -149,29 +155,31 @@ class NameIndex:
     (['user.login', 'user.save'], ['order.save', 'user.save'], 4)
     """
 
-    __slots__ = ("_names", "_reversed")
+    __slots__ = ("_names", "_reversed", "_members")
 
-    def __init__(self) -> None:
-        self._names: List[str] = []     # sorted
-        self._reversed: List[str] = []  # each name reversed, sorted
+    def __init__(self, names: Iterable[str] = ()) -> None:
+        self._members = set(names)
+        self._names: List[str] = sorted(self._members)
+        self._reversed: List[str] = sorted(n[::-1] for n in self._members)
 
     def __len__(self) -> int:
-        return len(self._names)
+        return len(self._members)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._members
 
     def add(self, name: str) -> None:
-        """Add a name not yet in the set."""
-        insort(self._names, name)
-        insort(self._reversed, name[::-1])
+        if name not in self._members:
+            self._members.add(name)
+            insort(self._names, name)
+            insort(self._reversed, name[::-1])
 
-    def discard(self, name: str) -> None:
-        for table, key in ((self._names, name), (self._reversed, name[::-1])):
-            i = bisect_left(table, key)
-            if i < len(table) and table[i] == key:
-                del table[i]
+    def oversized(self, live: int) -> bool:
+        """Whether it holds many more names than the ``live`` ones."""
+        return len(self._members) > 2 * live + 1024
 
     def matching(self, pattern: str) -> List[str]:
-        """The names ``pattern`` matches (SPEC section 2), in sorted order
-        of the literal end looked up."""
+        """The names ``pattern`` matches (SPEC section 2)."""
         side, literal = literal_end(pattern)
         if side == "prefix":
             candidates = _starting_with(self._names, literal)

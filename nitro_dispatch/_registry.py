@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import time
 from _thread import RLock
+from operator import attrgetter
 
 from ._errors import HookError, HookTimeoutError, StopPropagation
 from ._hooks import HookRecord, is_async_callable
@@ -123,10 +124,12 @@ def _watched(plugin: Any) -> bool:
 
 def _fast_chain(records: List[HookRecord]) -> Optional[_Chain]:
     for rec in records:
-        if rec.timeout is not None or not _watched(rec.plugin):
-            return None
-    chain = _Chain(rec.callback for rec in records)
-    if len({id(fn) for fn in chain}) != len(chain):
+        plugin = rec.plugin
+        if rec.timeout is not None or (plugin is not None
+                                       and not hasattr(plugin, "_nitro_watch")):
+            return None  # (not _watched(plugin), inlined: plan builds are frequent)
+    chain = _Chain([rec.callback for rec in records])
+    if len(set(map(id, chain))) != len(chain):
         return None  # one callable twice: errors could not be attributed
     chain.records = tuple(records)
     return chain
@@ -159,7 +162,7 @@ class HookRegistry:
         # so a trigger in flight keeps its snapshot.
         self._plans: Dict[str, Plan] = {}
         self._fast: Dict[str, _Chain] = {}
-        self._cached = NameIndex()  # the keys of _plans, for pattern changes
+        self._cached = NameIndex()  # every key of _plans (and some old ones)
         self._strategy = "log_and_continue"
         self._tracing = False
         self._trace: Any = None  # deque of HookTrace, created when tracing starts
@@ -305,16 +308,14 @@ class HookRegistry:
         """Drop the cached plans a change to ``name`` affects (lock held):
         the event's own plan, or for a pattern the plans of every cached
         event it matches."""
-        plans, fast, cached = self._plans, self._fast, self._cached
+        plans, fast = self._plans, self._fast
         if "*" not in name:
-            if plans.pop(name, None) is not None:
-                cached.discard(name)
+            plans.pop(name, None)
             fast.pop(name, None)
             return
-        for event in cached.matching(name):
-            del plans[event]
-            fast.pop(event, None)
-            cached.discard(event)
+        for event in self._cached.matching(name):
+            if plans.pop(event, None) is not None:
+                fast.pop(event, None)
 
     def _plugin_state_changed(self, plugin: Any) -> None:
         """Called by a plugin whose ``enabled`` changed: drop the plans that
@@ -391,11 +392,15 @@ class HookRegistry:
             plan = self._plans.get(event)
             if plan is not None:
                 return plan
-            recs = list(self._exact.get(event, ()))
-            patterns = self._patterns
-            for pattern in self._index.matching(event):
-                recs.extend(patterns[pattern])
-            recs.sort(key=_order)
+            recs = list(self._exact.get(event, ()))  # in registration (seq) order
+            matched = self._index.matching(event) if self._patterns else ()
+            if matched:
+                patterns = self._patterns
+                for pattern in matched:
+                    recs.extend(patterns[pattern])
+                recs.sort(key=_seq)
+            # Stable, also reversed: equal priorities keep registration order.
+            recs.sort(key=_priority, reverse=True)
             # Plugins we are told about are filtered now; others per call.
             live = [r for r in recs if not (r.plugin is not None and _watched(r.plugin)
                                             and not _enabled(r.plugin))]
@@ -411,9 +416,13 @@ class HookRegistry:
                 oldest = next(iter(plans))  # evict one plan, the oldest
                 del plans[oldest]
                 self._fast.pop(oldest, None)
-                self._cached.discard(oldest)
             plans[event] = plan
-            self._cached.add(event)
+            cached = self._cached
+            if event not in cached:
+                if cached.oversized(len(plans)):
+                    cached = self._cached = NameIndex(plans)
+                else:
+                    cached.add(event)
             return plan
 
     def _sync_chain(self, event: str) -> Optional[_Chain]:
@@ -722,5 +731,5 @@ class HookRegistry:
                            len(errors))
 
 
-def _order(rec: HookRecord) -> Tuple[int, int]:
-    return (-rec.priority, rec.seq)
+_seq = attrgetter("seq")
+_priority = attrgetter("priority")
