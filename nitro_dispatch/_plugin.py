@@ -187,14 +187,21 @@ def validate_plugin_class(cls: type, name: str) -> None:
     version = getattr(cls, "version", None)
     if not isinstance(version, str):
         raise ValidationError("plugin %r: 'version' must be a string, got %r" % (name, version))
-    from packaging.version import InvalidVersion, Version
+    if not _plain_release(version):  # "1.0.0" needs no parser (nor its import)
+        from packaging.version import InvalidVersion, Version
 
-    try:
-        Version(version)
-    except InvalidVersion:
-        raise ValidationError("plugin %r: 'version' %r is not a valid PEP 440 version"
-                              % (name, version)) from None
+        try:
+            Version(version)
+        except InvalidVersion:
+            raise ValidationError("plugin %r: 'version' %r is not a valid PEP 440 version"
+                                  % (name, version)) from None
     parse_dependencies(cls, name)
+
+
+def _plain_release(version: str) -> bool:
+    """A bare PEP 440 release segment (``N(.N)*``, ASCII digits), which is
+    always a valid version."""
+    return all(part.isascii() and part.isdigit() for part in version.split("."))
 
 
 def parse_dependencies(cls: type, name: str) -> List[Any]:

@@ -1,6 +1,6 @@
 """Startup pays only for what it uses (SPEC section 12): discovering and
-loading plugins without dependencies imports neither ``logging`` nor
-``packaging.requirements``; a declared dependency or a record that will be
+loading plugins without dependencies (and with plain ``N.N.N`` versions)
+imports neither ``logging`` nor ``packaging`` at all; a declared dependency or a record that will be
 emitted does; each requirement string is parsed once.
 
 Checked in fresh interpreters, against a baseline of what the interpreter
@@ -22,7 +22,7 @@ from nitro_dispatch import PluginBase
 from nitro_dispatch import _plugin
 
 REPO = Path(__file__).resolve().parent.parent
-WATCHED = ["logging", "packaging.requirements"]
+WATCHED = ["logging", "packaging.requirements", "packaging"]
 
 HOOKED = '''
     @hook("greet")
