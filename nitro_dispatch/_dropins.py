@@ -27,7 +27,7 @@ from ._errors import PluginDiscoveryError
 
 TYPE_CHECKING = False  # typing costs more to import than all of nitro_dispatch
 if TYPE_CHECKING:
-    from typing import Any, List, Optional, Tuple
+    from typing import Any, Dict, List, Optional, Tuple
 
 __all__ = ["find_plugin_files", "import_dropin", "fresh_module", "install_module", "plugin_classes"]
 
@@ -78,11 +78,16 @@ def _package_for(directory: str) -> str:
     return name
 
 
+_PACKAGE_OF: Dict[str, str] = {}  # directory -> its package, named once per process
+
+
 def import_dropin(path: str) -> ModuleType:
     """Import a drop-in file under its own module name; a file imported
     before is returned from ``sys.modules`` as it is."""
     directory, filename = os.path.split(path)
-    package = _package_for(directory)
+    package = _PACKAGE_OF.get(directory)
+    if package is None or package not in sys.modules:
+        package = _PACKAGE_OF[directory] = _package_for(directory)
     name = "%s.%s" % (package, os.path.splitext(filename)[0])
     module = sys.modules.get(name)
     if module is not None and getattr(module, "__file__", None) == path:

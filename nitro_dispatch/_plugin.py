@@ -187,15 +187,20 @@ def validate_plugin_class(cls: type, name: str) -> None:
     version = getattr(cls, "version", None)
     if not isinstance(version, str):
         raise ValidationError("plugin %r: 'version' must be a string, got %r" % (name, version))
-    if not _plain_release(version):  # "1.0.0" needs no parser (nor its import)
-        from packaging.version import InvalidVersion, Version
+    if version not in _VALID_VERSIONS:
+        if not _plain_release(version):  # "1.0.0" needs no parser (nor its import)
+            from packaging.version import InvalidVersion, Version
 
-        try:
-            Version(version)
-        except InvalidVersion:
-            raise ValidationError("plugin %r: 'version' %r is not a valid PEP 440 version"
-                                  % (name, version)) from None
+            try:
+                Version(version)
+            except InvalidVersion:
+                raise ValidationError("plugin %r: 'version' %r is not a valid PEP 440 version"
+                                      % (name, version)) from None
+        _VALID_VERSIONS.add(version)
     parse_dependencies(cls, name)
+
+
+_VALID_VERSIONS: Set[str] = set()  # checked once per process
 
 
 def _plain_release(version: str) -> bool:
