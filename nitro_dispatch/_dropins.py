@@ -42,13 +42,13 @@ def find_plugin_files(directory: str, pattern: str, recursive: bool) -> Tuple[st
         raise PluginDiscoveryError("plugin directory %s does not exist" % (path,))
     if not os.path.isdir(path):
         raise PluginDiscoveryError("plugin directory %s is not a directory" % (path,))
-    from fnmatch import fnmatch
+    from fnmatch import filter as fnfilter
 
     found: List[str] = []
     for root, dirs, files in os.walk(path):
         dirs[:] = sorted(d for d in dirs if not d.startswith((".", "__pycache__")))
-        found.extend(os.path.join(root, f) for f in sorted(files)
-                     if f.endswith(".py") and fnmatch(f, pattern))
+        prefix = os.path.join(root, "")
+        found.extend(prefix + f for f in sorted(fnfilter(files, pattern)) if f.endswith(".py"))
         if not recursive:
             break
     return path, found
