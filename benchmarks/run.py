@@ -2,12 +2,13 @@
 
 Usage (from anywhere)::
 
-    python benchmarks/run.py                  # full run, a few minutes
-    python benchmarks/run.py --quick          # smoke run, under a minute
+    python benchmarks/run.py                  # full run, about five minutes
+    python benchmarks/run.py --quick          # smoke run, a minute or two
     python benchmarks/run.py --only S1,S2,I --rounds 9 --json /tmp/bench.json
 
 Every scenario of PERFORMANCE.md is measured: S1-S6 (dispatch), I (import
-time), E (listing installed plugins) and M (memory per hook). Each
+time), E (listing installed plugins), M (memory per hook) and C1-C6 (scale,
+in ``_scale.py``). Each
 framework's dispatch figures are taken in a subprocess of their own together
 with the hand-written "plain" loop, round by round, and the median ratio to
 that plain figure is reported, so a noisy machine blurs both sides alike.
