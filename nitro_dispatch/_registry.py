@@ -14,8 +14,8 @@ plan survives.  Both directions are indexed by literal prefix or suffix
 (:mod:`._patterns`): a plan build looks only at the patterns that could
 match its event, a pattern change only at the cached names that could
 match it.  Each plugin's records are indexed too, so unloading it touches
-only its own hooks.  The cache is bounded (see :data:`_MAX_PLANS`) and evicts one plan at
-a time, oldest first.
+only its own hooks.  The cache is bounded (see :data:`_MAX_PLANS`) and
+evicts one plan at a time, oldest first.
 
 Two runners share the work:
 
@@ -195,19 +195,11 @@ class HookRegistry:
                                     or not isinstance(timeout, (int, float)) or timeout <= 0):
             raise ValueError("timeout of hook for %r must be a positive number of seconds, "
                              "got %r" % (event_name, timeout))
-        table = self._patterns if "*" in event_name else self._exact
         with self._lock:
             self._seq += 1
             rec = HookRecord(event_name, callback, plugin, priority, timeout,
                              async_hook or is_async_callable(callback), self._seq)
-            recs = table.get(event_name)
-            if recs is None:
-                recs = table[event_name] = []
-                if table is self._patterns:
-                    self._index.add(event_name)
-            recs.append(rec)
-            if plugin is not None:
-                self._by_plugin.setdefault(id(plugin), {})[rec] = None
+            self._file(rec)
             watch = getattr(plugin, "_nitro_watch", None)
             if watch is not None:
                 watch(self)
@@ -286,6 +278,20 @@ class HookRegistry:
             self._index = PatternIndex()
             self._by_plugin.clear()
             self._invalidate()
+
+    def _file(self, rec: HookRecord) -> None:
+        """Add a new record to the tables and indexes (lock held; the
+        caller drops the plans it affects, see :meth:`_drop_plans`)."""
+        name = rec.event
+        table = self._patterns if "*" in name else self._exact
+        recs = table.get(name)
+        if recs is None:
+            recs = table[name] = []
+            if table is self._patterns:
+                self._index.add(name)
+        recs.append(rec)
+        if rec.plugin is not None:
+            self._by_plugin.setdefault(id(rec.plugin), {})[rec] = None
 
     def _forget(self, records: Iterable[HookRecord]) -> None:
         """Take removed records out of the per-plugin index (lock held)."""
