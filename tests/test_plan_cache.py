@@ -285,3 +285,55 @@ def test_the_name_index_is_rebuilt_when_far_larger_than_the_cache(
 def test_pattern_index_docstring_example() -> None:
     result = doctest.testmod(nitro_dispatch._patterns)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_concurrent_local_changes_leave_no_stale_plan() -> None:
+    """Triggers in many threads while another thread registers, removes and
+    toggles: afterwards every cached plan agrees with a fresh registry (a
+    plan built before a change must never be filed after it)."""
+    import threading
+
+    reg = HookRegistry()
+    owner = Owner()
+    events = ["t%d.x" % i for i in range(20)]
+    for i, event in enumerate(events):
+        reg.register(event, tagger(i))
+    stop = threading.Event()
+    errors: List[BaseException] = []
+
+    def trigger_loop() -> None:
+        try:
+            while not stop.is_set():
+                for event in events:
+                    reg.trigger(event, [])
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=trigger_loop) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    try:
+        for round_ in range(300):
+            hook = tagger(1000 + round_)
+            reg.register("t%d.*" % (round_ % 20), hook, plugin=owner)
+            reg.register(events[round_ % 20], hook)
+            owner.enabled = not owner.enabled
+            reg.unregister(events[round_ % 20], hook)
+            if round_ % 3:
+                reg.unregister("t%d.*" % (round_ % 20), hook, owner)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+    assert errors == []
+    left = dict(reg._plans)  # as the concurrent phase left them, before any new trigger
+    fresh = HookRegistry()  # the same registrations, in registration order, never cached
+    records = {id(r): r for e in events for r in reg.get_hooks(e)}
+    for rec in sorted(records.values(), key=lambda r: r.seq):
+        fresh.register(rec.event, rec.callback, plugin=rec.plugin, priority=rec.priority)
+    for event in events:
+        expected = fresh.trigger(event, [])
+        if event in left:
+            assert [r.callback([]) for r in left[event].sync] == \
+                [[tag] for tag in expected], event
+        assert reg.trigger(event, []) == expected
