@@ -18,8 +18,6 @@ end looks only at the names sharing it.
 
 from __future__ import annotations
 
-from bisect import bisect_left, insort
-
 from ._hooks import match_pattern
 
 TYPE_CHECKING = False  # typing costs more to import than all of nitro_dispatch
@@ -129,6 +127,8 @@ def literal_end(pattern: str) -> Tuple[str, str]:
 
 
 def _starting_with(names: List[str], prefix: str) -> List[str]:
+    from bisect import bisect_left  # (imported when first needed: import time counts)
+
     found = []
     for i in range(bisect_left(names, prefix), len(names)):
         name = names[i]
@@ -170,6 +170,8 @@ class NameIndex:
 
     def add(self, name: str) -> None:
         if name not in self._members:
+            from bisect import insort
+
             self._members.add(name)
             insort(self._names, name)
             insort(self._reversed, name[::-1])

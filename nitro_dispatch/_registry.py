@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import time
 from _thread import RLock
-from operator import attrgetter
 
 from ._errors import HookError, HookTimeoutError, StopPropagation
 from ._hooks import HookRecord, is_async_callable
@@ -737,5 +736,7 @@ class HookRegistry:
                            len(errors))
 
 
-_seq = attrgetter("seq")
-_priority = attrgetter("priority")
+# Sort keys that run in C without importing operator (import time counts):
+# the __slots__ descriptors' own getters.
+_seq = getattr(HookRecord, "seq").__get__
+_priority = getattr(HookRecord, "priority").__get__
