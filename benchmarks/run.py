@@ -687,6 +687,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     failed = [k for k in keys if "error" in results["dispatch"].get(k, {})
               or "error" in results.get("import", {}).get(k, {})]
     failed += ["E K=%s" % k for k, v in results.get("listing", {}).items() if "error" in v]
+    failed += [sid for sid, v in results.get("scale", {}).items() if "error" in v]
     return 1 if failed else 0
 
 
