@@ -38,6 +38,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import time
 import types
 # CPU time of the measuring process: on a shared machine, the time the
 # scheduler gives to other processes is not counted (wall-clock figures here
@@ -646,7 +647,6 @@ def build_plugin_site(site: str, k: int, plugins: int) -> None:
         for fname, text in files.items():
             with open(os.path.join(info, fname), "w", encoding="utf-8") as fh:
                 fh.write(text)
-    import time
     past = time.time() - 3600  # installed an hour ago: the listing cache trusts it
     for dirpath, _dirs, fnames in os.walk(site, topdown=False):
         for fname in fnames:

@@ -2,8 +2,8 @@
 
 Usage (from anywhere)::
 
-    python benchmarks/run.py                  # full run, about five minutes
-    python benchmarks/run.py --quick          # smoke run, a minute or two
+    python benchmarks/run.py                  # full run, two to five minutes
+    python benchmarks/run.py --quick          # smoke run, under a minute
     python benchmarks/run.py --only S1,S2,I --rounds 9 --json /tmp/bench.json
 
 Every scenario of PERFORMANCE.md is measured: S1-S6 (dispatch), I (import
