@@ -2,13 +2,14 @@
 
 Usage (from anywhere)::
 
-    python benchmarks/run.py                  # full run, a few minutes
+    python benchmarks/run.py                  # full run, two to five minutes
     python benchmarks/run.py --quick          # smoke run, under a minute
     python benchmarks/run.py --only S1,S2,I --rounds 9 --json /tmp/bench.json
 
 Every scenario of PERFORMANCE.md is measured: S1-S6 (dispatch), I (import
-time), E (listing installed plugins), M (memory per hook), and R (the
-metadata checks of SPEC section 10 on top of a warm listing). Each
+time), E (listing installed plugins), M (memory per hook), R (the metadata
+checks of SPEC section 10 on top of a warm listing), C1-C6 (scale, in
+``_scale.py``) and C7 (declared collect/first events, in ``_modes.py``). Each
 framework's dispatch figures are taken in a subprocess of their own together
 with the hand-written "plain" loop, round by round, and the median ratio to
 that plain figure is reported, so a noisy machine blurs both sides alike.
@@ -36,6 +37,9 @@ import tempfile
 import time
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _scale  # noqa: E402  (the scale scenarios C1-C6, beside this file)
+
 BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
 REPO_ROOT = os.path.dirname(BENCH_DIR)
 WORKER = os.path.join(BENCH_DIR, "_worker.py")
@@ -58,7 +62,7 @@ FRAMEWORKS: Dict[str, Tuple[str, str, str]] = {
 }
 
 DISPATCH_SCENARIOS = ["S1 N=1", "S1 N=10", "S1 N=100", "S2", "S3", "S4", "S5", "S6"]
-ALL_IDS = ["S1", "S2", "S3", "S4", "S5", "S6", "I", "E", "M", "C7", "R"]
+ALL_IDS = ["S1", "S2", "S3", "S4", "S5", "S6", "I", "E", "M", "C7", "R"] + list(_scale.SCENARIOS)
 R_SIZE, R_HOST, R_TARGET = 1000, "bench-dist-0003", 1.1  # checks on: <= 1.1x a warm listing
 E_SIZES = [50, 200, 1000]
 
@@ -569,6 +573,13 @@ def report(results: Dict[str, Any], keys: List[str]) -> Tuple[str, Dict[str, str
                           fmt_ratio(checks["ratio"]), fmt_ratio(checks["best_ratio"]),
                           R_TARGET, verdict(ok), checks["discover"]))
         out.append("")
+    scale = results.get("scale")
+    if scale:
+        out.append("C1-C6 (scale, SPEC section 12): ratios from one process run or, for C5/C6, "
+                   "medians of fresh processes")
+        out.append(table(_scale.HEADER, _scale.rows_of(scale)))
+        out.append("")
+        verdicts.update({sid: "PASS" if v["ok"] else "MISS" for sid, v in scale.items()})
     notes = []
     for k in keys:
         fw = results["dispatch"].get(k, {})
@@ -597,6 +608,50 @@ def report(results: Dict[str, Any], keys: List[str]) -> Tuple[str, Dict[str, str
         out.append("notes:")
         out.extend("  - " + n for n in notes)
     return "\n".join(out), verdicts
+
+
+def markdown_report(results: Dict[str, Any], keys: List[str]) -> str:
+    """The report's tables as markdown, figures exactly as printed."""
+    meta = results["meta"]
+    out = ["Python %s, %s, median of %d rounds (`benchmarks/run.py%s`)\n" % (
+        meta["python"], meta["platform"], meta["rounds"], " --quick" if meta["quick"] else "")]
+    rows, _ = build_rows(results, keys)
+    if rows:
+        header = ["scenario", "plain"] + [FRAMEWORKS[k][0] for k in keys] + ["target", "ours"]
+        out.append("| " + " | ".join(header) + " |")
+        out.append("|" + "---|" * len(header))
+        out.extend("| " + " | ".join(r) + " |" for r in rows)
+        out.append("")
+    if results.get("listing"):
+        header = ["K", "importlib", "ours first", "ours repeated", "agrees", "changes seen",
+                  "verdict"]
+        out.append("| " + " | ".join(header) + " |")
+        out.append("|" + "---|" * len(header))
+        out.extend("| " + " | ".join(r) + " |" for r in listing_rows(results["listing"], {}))
+        out.append("")
+    if results.get("scale"):
+        out.append(_scale.markdown(results["scale"]))
+        out.append("")
+    modes = results.get("modes")
+    if modes and "error" not in modes:
+        out.append("| C7 scenario | plain | ours | target | verdict |")
+        out.append("|---|---|---|---|---|")
+        for scenario, e in sorted(modes.items()):
+            out.append("| %s | %s | %s %s | <= %gx | %s |" % (
+                scenario, fmt_ns(e["plain_ns"]), fmt_ns(e["ns"]), fmt_ratio(e["ratio"]),
+                C7_TARGET, verdict(e["ratio"] <= C7_TARGET)))
+        out.append("")
+    checks = results.get("checks")
+    if checks and "error" not in checks:
+        ok = checks["ratio"] <= R_TARGET and checks["unmet"] == 0
+        out.append("| R: K=%d, listing + metadata checks vs listing | listing | with checks "
+                   "| ratio (best of rounds) | target | verdict |" % (R_SIZE,))
+        out.append("|---|---|---|---|---|---|")
+        out.append("| warm cache, one process | %.2f ms | %.2f ms | %s (%s) | <= %.1fx | %s |" % (
+            checks["listing"], checks["checked"], fmt_ratio(checks["ratio"]),
+            fmt_ratio(checks["best_ratio"]), R_TARGET, verdict(ok)))
+        out.append("")
+    return "\n".join(out)
 
 
 # ---------------------------------------------------------------------------
@@ -650,6 +705,9 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
                         help="comma-separated subset of %s" % ",".join(FRAMEWORKS))
     parser.add_argument("--json", default=os.path.join(BENCH_DIR, "results.json"),
                         help="where to write the JSON results (default benchmarks/results.json)")
+    parser.add_argument("--markdown", default=None,
+                        help="also write the report's tables as markdown to this file "
+                             "(for the README)")
     parser.add_argument("--python", default=sys.executable,
                         help="base interpreter for the virtual environments (default: this one)")
     args = parser.parse_args(argv)
@@ -717,6 +775,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             results["listing"] = run_listings(pythons["ours"], args.rounds, workdir)
         if "R" in args.only and "ours" in keys:
             results["checks"] = run_checks(pythons["ours"], args.rounds, workdir)
+        scale_ids = [s for s in args.only if s in _scale.SCENARIOS]
+        if scale_ids and "ours" not in keys:
+            log("%s skipped: they measure this repository (add 'ours')" % ",".join(scale_ids))
+        elif scale_ids:
+            ctx = _scale.Context(pythons, keys, args.rounds, args.quick, workdir, child_env, log)
+            results["scale"] = _scale.run_scenarios(scale_ids, ctx)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
@@ -727,9 +791,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         json.dump(results, fh, indent=2, sort_keys=True)
         fh.write("\n")
     log("results written to %s" % args.json)
+    if args.markdown:
+        with open(args.markdown, "w", encoding="utf-8") as fh:
+            fh.write(markdown_report(results, keys))
+        log("markdown tables written to %s" % args.markdown)
     failed = [k for k in keys if "error" in results["dispatch"].get(k, {})
               or "error" in results.get("import", {}).get(k, {})]
     failed += ["E K=%s" % k for k, v in results.get("listing", {}).items() if "error" in v]
+    failed += [sid for sid, v in results.get("scale", {}).items() if "error" in v]
     return 1 if failed else 0
 
 

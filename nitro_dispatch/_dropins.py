@@ -19,8 +19,11 @@ directory.  A file name that is not an identifier (``my.extra_plugin.py``:
 the dot would make ``my`` look like a package) is imported under a
 sanitized name with a digest of the original, ``my_extra_plugin_<digest>``.
 
-Fresh imports compile the source as it is on disk now (never a cached
-``.pyc``) into a *new* module object; ``sys.modules`` is switched only
+A drop-in's first import in a process uses Python's bytecode cache like
+any import (``__pycache__/*.pyc``, written and validated by importlib's
+source loader against the file's size and modification time).  Fresh
+imports, for reload, compile the source as it is on disk now (never a
+cached ``.pyc``) into a *new* module object; ``sys.modules`` is switched only
 once that module ran without error, so a failed re-import leaves the old
 module, and the plugins made from it, untouched.
 """
@@ -35,7 +38,7 @@ from ._errors import PluginDiscoveryError
 
 TYPE_CHECKING = False  # typing costs more to import than all of nitro_dispatch
 if TYPE_CHECKING:
-    from typing import Any, List, Optional, Set, Tuple
+    from typing import Any, Dict, List, Optional, Set, Tuple
 
 __all__ = ["find_plugin_files", "import_dropin", "fresh_module", "install_module", "plugin_classes"]
 
@@ -50,13 +53,13 @@ def find_plugin_files(directory: str, pattern: str, recursive: bool) -> Tuple[st
         raise PluginDiscoveryError("plugin directory %s does not exist" % (path,))
     if not os.path.isdir(path):
         raise PluginDiscoveryError("plugin directory %s is not a directory" % (path,))
-    from fnmatch import fnmatch
+    from fnmatch import filter as fnfilter
 
     found: List[str] = []
     for root, dirs, files in os.walk(path):
         dirs[:] = sorted(d for d in dirs if not d.startswith((".", "__pycache__")))
-        found.extend(os.path.join(root, f) for f in sorted(files)
-                     if f.endswith(".py") and fnmatch(f, pattern))
+        prefix = os.path.join(root, "")
+        found.extend(prefix + f for f in sorted(fnfilter(files, pattern)) if f.endswith(".py"))
         if not recursive:
             break
     return path, _real_paths(found)
@@ -107,16 +110,21 @@ def _package_for(directory: str) -> str:
     return name
 
 
+_PACKAGE_OF: Dict[str, str] = {}  # directory -> its package, named once per process
+
+
 def import_dropin(path: str) -> ModuleType:
     """Import a drop-in file under its own module name; a file imported
     before is returned from ``sys.modules`` as it is."""
     directory, filename = os.path.split(path)
-    package = _package_for(directory)
+    package = _PACKAGE_OF.get(directory)
+    if package is None or package not in sys.modules:
+        package = _PACKAGE_OF[directory] = _package_for(directory)
     name = "%s.%s" % (package, _module_name(os.path.splitext(filename)[0]))
     module = sys.modules.get(name)
     if module is not None and getattr(module, "__file__", None) == path:
         return module
-    module = _exec_fresh(name, path)
+    module = _exec_fresh(name, path, cached=True)
     sys.modules[name] = module
     return module
 
@@ -161,8 +169,11 @@ def install_module(module: ModuleType) -> None:
         setattr(sys.modules[parent], child, module)
 
 
-def _exec_fresh(name: str, path: str, package_dir: Optional[str] = None) -> ModuleType:
-    """Compile the file's current source and run it as a new module ``name``.
+def _exec_fresh(name: str, path: str, package_dir: Optional[str] = None,
+                cached: bool = False) -> ModuleType:
+    """Compile the file's current source and run it as a new module ``name``
+    (``cached``: take the code from a valid ``.pyc`` and write one, as
+    ``import`` does).
 
     The module is visible in ``sys.modules`` while it runs (as a normal
     import would make it, for imports that refer back to it), and the
@@ -175,9 +186,13 @@ def _exec_fresh(name: str, path: str, package_dir: Optional[str] = None) -> Modu
     if spec is None or spec.loader is None:
         raise ImportError("cannot import %s from %s" % (name, path))
     module = importlib.util.module_from_spec(spec)
-    with open(path, "rb") as handle:
-        source = handle.read()
-    code: Any = compile(source, path, "exec", dont_inherit=True)
+    code: Any
+    if cached and hasattr(spec.loader, "get_code"):
+        code = spec.loader.get_code(name)
+    else:
+        with open(path, "rb") as handle:
+            source = handle.read()
+        code = compile(source, path, "exec", dont_inherit=True)
     previous = sys.modules.get(name)
     sys.modules[name] = module
     try:

@@ -8,6 +8,8 @@ for it at import time.  :class:`LazyLogger` behaves like the
 
 from __future__ import annotations
 
+import sys
+
 TYPE_CHECKING = False  # typing costs more to import than all of nitro_dispatch
 if TYPE_CHECKING:
     from typing import Any
@@ -19,7 +21,14 @@ _METHODS = ("debug", "info", "warning", "error", "exception", "critical", "log",
 
 
 class LazyLogger:
-    """Stands in for ``logging.getLogger(name)`` until a method is needed."""
+    """Stands in for ``logging.getLogger(name)`` until a method is needed.
+
+    ``debug`` and ``info`` records are dropped without importing
+    :mod:`logging` while nothing has imported it: then nobody can have
+    given any logger a level or a handler, so the root logger's default
+    level (WARNING) would drop them anyway.  Warnings and errors import it
+    (Python's last-resort handler shows them on stderr).
+    """
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -28,9 +37,18 @@ class LazyLogger:
         import logging
 
         real = logging.getLogger(self.name)
-        # Bind the common methods once, so later calls skip __getattr__.
+        # Bind the common methods once, so later calls skip __getattr__
+        # (and the class's debug/info below).
         self.__dict__.update({m: getattr(real, m) for m in _METHODS})
         return getattr(real, attr)
+
+    def debug(self, msg: Any, *args: Any, **kwargs: Any) -> None:
+        if "logging" in sys.modules:
+            self.__getattr__("debug")(msg, *args, **kwargs)
+
+    def info(self, msg: Any, *args: Any, **kwargs: Any) -> None:
+        if "logging" in sys.modules:
+            self.__getattr__("info")(msg, *args, **kwargs)
 
 
 def get_logger(name: str) -> Any:

@@ -225,14 +225,26 @@ def validate_plugin_class(cls: type, name: str) -> None:
     version = getattr(cls, "version", None)
     if not isinstance(version, str):
         raise ValidationError("plugin %r: 'version' must be a string, got %r" % (name, version))
-    from packaging.version import InvalidVersion, Version
+    if version not in _VALID_VERSIONS:
+        if not _plain_release(version):  # "1.0.0" needs no parser (nor its import)
+            from packaging.version import InvalidVersion, Version
 
-    try:
-        Version(version)
-    except InvalidVersion:
-        raise ValidationError("plugin %r: 'version' %r is not a valid PEP 440 version"
-                              % (name, version)) from None
+            try:
+                Version(version)
+            except InvalidVersion:
+                raise ValidationError("plugin %r: 'version' %r is not a valid PEP 440 version"
+                                      % (name, version)) from None
+        _VALID_VERSIONS.add(version)
     parse_dependencies(cls, name)
+
+
+_VALID_VERSIONS: Set[str] = set()  # checked once per process
+
+
+def _plain_release(version: str) -> bool:
+    """A bare PEP 440 release segment (``N(.N)*``, ASCII digits), which is
+    always a valid version."""
+    return all(part.isascii() and part.isdigit() for part in version.split("."))
 
 
 def parse_dependencies(cls: type, name: str) -> List[Any]:
@@ -242,16 +254,28 @@ def parse_dependencies(cls: type, name: str) -> List[Any]:
     if isinstance(deps, str) or not isinstance(deps, (list, tuple)):
         raise ValidationError("plugin %r: 'dependencies' must be a list of requirement "
                               "strings, got %r" % (name, deps))
-    from packaging.requirements import InvalidRequirement, Requirement
-
     parsed = []
     for item in deps:
         if not isinstance(item, str):
             raise ValidationError("plugin %r: dependency %r is not a string" % (name, item))
+        req = _PARSED.get(item)
+        if req is not None:
+            parsed.append(req)
+            continue
+        # Imported only here: a plugin without dependencies never pays for it.
+        from packaging.requirements import InvalidRequirement, Requirement
+
         try:
-            parsed.append(Requirement(item))
+            req = Requirement(item)
         except InvalidRequirement as exc:
             first = str(exc).splitlines()[0] if str(exc) else "invalid"
             raise ValidationError("plugin %r: dependency %r is not a valid PEP 508 "
                                   "requirement (%s)" % (name, item, first)) from None
+        _PARSED[item] = req
+        parsed.append(req)
     return parsed
+
+
+# Each requirement string is parsed once per process (validation, resolution
+# and reload all ask again).  Requirement objects are never changed by us.
+_PARSED: Dict[str, Any] = {}

@@ -3,9 +3,19 @@
 Hooks are kept per registered name (exact events and ``*`` patterns apart).
 The first trigger of an event resolves its chain into a :class:`Plan`
 (patterns matched, priorities sorted, disabled and async-only hooks set
-aside) and caches it by event name; any change drops the whole cache.  A
-trigger therefore costs one dict lookup plus the hooks themselves, however
-many unrelated events and patterns the registry holds.
+aside) and caches it by event name.  A trigger therefore costs one dict
+lookup plus the hooks themselves, however many unrelated events and
+patterns the registry holds.
+
+Changes are local (SPEC section 12): a change to an exact event drops that
+event's plan, a change to a pattern drops the cached plans of the events it
+matches, and a plugin toggled drops the plans holding its hooks; every other
+plan survives.  Both directions are indexed by literal prefix or suffix
+(:mod:`._patterns`): a plan build looks only at the patterns that could
+match its event, a pattern change only at the cached names that could
+match it.  Each plugin's records are indexed too, so unloading it touches
+only its own hooks.  The cache is bounded (see :data:`_MAX_PLANS`) and
+evicts one plan at a time, oldest first.
 
 Two runners share the work:
 
@@ -26,8 +36,9 @@ from ._errors import HookError, HookTimeoutError, StopPropagation
 from ._events import EventTable, admit_hook
 from ._events import replay as replay_history
 from ._modes import specialize
-from ._hooks import HookRecord, is_async_callable, match_pattern
+from ._hooks import HookRecord, is_async_callable
 from ._log import get_logger
+from ._patterns import NameIndex, PatternIndex
 from ._validate import check_event, check_hook
 
 TYPE_CHECKING = False  # typing costs more to import than all of nitro_dispatch
@@ -42,7 +53,11 @@ trace_logger = get_logger("nitro_dispatch.trace")
 
 ERROR_EVENT = "nitro.plugin.error"
 STRATEGIES = ("log_and_continue", "fail_fast", "collect_all")
-_MAX_PLANS = 4096  # events triggered with ever-new names must not grow the cache forever
+# Plans kept beyond one per exact event name with hooks: events triggered
+# with ever-new names (matched by patterns only, or by nothing) must not grow
+# the cache forever.  When full, the oldest plan goes, one at a time
+# (first in, first out: a hit costs no bookkeeping in the hot loop).
+_MAX_PLANS = 16384
 
 if TYPE_CHECKING:
     Step = Tuple[HookRecord, Any]
@@ -115,10 +130,12 @@ def _watched(plugin: Any) -> bool:
 
 def _fast_chain(records: List[HookRecord]) -> Optional[_Chain]:
     for rec in records:
-        if rec.timeout is not None or not _watched(rec.plugin):
-            return None
-    chain = _Chain(rec.callback for rec in records)
-    if len({id(fn) for fn in chain}) != len(chain):
+        plugin = rec.plugin
+        if rec.timeout is not None or (plugin is not None
+                                       and not hasattr(plugin, "_nitro_watch")):
+            return None  # (not _watched(plugin), inlined: plan builds are frequent)
+    chain = _Chain([rec.callback for rec in records])
+    if len(set(map(id, chain))) != len(chain):
         return None  # one callable twice: errors could not be attributed
     chain.records = tuple(records)
     return chain
@@ -141,11 +158,17 @@ class HookRegistry:
         # name (event or pattern) -> records in registration order
         self._exact: Dict[str, List[HookRecord]] = {}
         self._patterns: Dict[str, List[HookRecord]] = {}
+        self._index = PatternIndex()  # the names in _patterns, by literal prefix/suffix
+        # id(plugin) -> that plugin's records (a dict used as an ordered set)
+        self._by_plugin: Dict[int, Dict[HookRecord, None]] = {}
         self._seq = 0
-        # Caches, replaced wholesale (never mutated in place) on any change,
-        # always under the lock, so a trigger in flight keeps its snapshot.
+        # Caches, changed only under the lock: a local change pops entries,
+        # a global one (strategy, tracing, clear_all) replaces both dicts.
+        # Plans are immutable and a trigger holds the chain it started with,
+        # so a trigger in flight keeps its snapshot.
         self._plans: Dict[str, Plan] = {}
         self._fast: Dict[str, _Chain] = {}
+        self._cached = NameIndex()  # every key of _plans (and some old ones)
         self._strategy = "log_and_continue"
         self._tracing = False
         self._trace: Any = None  # deque of HookTrace, created when tracing starts
@@ -180,17 +203,16 @@ class HookRegistry:
         is_async = async_hook or is_async_callable(callback)
         check_hook(event_name, callback, priority, timeout, is_async)
         admit_hook(self, event_name, callback, plugin, wrapper, timeout, is_async)
-        table = self._patterns if "*" in event_name else self._exact
         with self._lock:
             self._seq += 1
             rec = HookRecord(event_name, callback, plugin, priority, timeout, is_async,
                              self._seq, wrapper)
             self._wrappers += wrapper
-            table.setdefault(event_name, []).append(rec)
+            self._file(rec)
             watch = getattr(plugin, "_nitro_watch", None)
             if watch is not None:
                 watch(self)
-            self._invalidate()
+            self._drop_plans(event_name)
         logger.debug("registered hook %r for %r (%s, priority %d, timeout %s)",
                      getattr(callback, "__qualname__", callback), event_name, rec.label,
                      priority, timeout)
@@ -211,16 +233,22 @@ class HookRegistry:
                             (event_name,)) > 0
 
     def unregister_plugin(self, plugin: Any) -> int:
-        """Remove every hook owned by ``plugin``; returns how many."""
-        return self._remove(lambda r: r.plugin is plugin, None)
+        """Remove every hook owned by ``plugin``; returns how many.
+
+        Costs in proportion to the plugin's own hooks, not the registry."""
+        with self._lock:  # reentrant: _remove takes it again
+            owned = self._by_plugin.get(id(plugin))
+            if not owned:
+                return 0
+            names = list(dict.fromkeys(r.event for r in owned if r.plugin is plugin))
+            return self._remove(lambda r: r.plugin is plugin, names)
 
     def replace_plugin(self, old: Any, new: Any,
                        hooks: Iterable[Tuple[str, Callable[..., Any], int, Optional[float],
                                              bool, bool]]) -> List[HookRecord]:
         """Remove every hook of ``old`` and register ``hooks`` (``(event,
         callback, priority, timeout, async_hook, wrapper)``) owned by ``new``,
-        in one
-        step: a trigger sees ``old``'s hooks or ``new``'s, never neither,
+        in one step: a trigger sees ``old``'s hooks or ``new``'s, never neither,
         never both (used by reload).
 
         Everything happens under the lock, and chains are only built under
@@ -231,22 +259,31 @@ class HookRegistry:
         the new records (historic events are not replayed to them here).
         """
         records: List[HookRecord] = []
+        moved: Dict[str, None] = {}  # events whose new hook took an old one's place
         with self._lock:
+            owned = self._by_plugin.get(id(old), {}) if old is not None else {}
             places = {(r.event, getattr(r.callback, "__name__", None)): r.seq
-                      for table in (self._exact, self._patterns) for recs in table.values()
-                      for r in recs if r.plugin is old and old is not None}
+                      for r in owned if r.plugin is old}
             try:
                 for event, callback, priority, timeout, async_hook, wrapper in hooks:
                     rec = self.register(event, callback, plugin=new, priority=priority,
                                         timeout=timeout, async_hook=async_hook,
                                         wrapper=wrapper, replay=False)
-                    rec.seq = places.pop((event, getattr(callback, "__name__", None)), rec.seq)
+                    seq = places.pop((event, getattr(callback, "__name__", None)), None)
+                    if seq is not None:
+                        rec.seq = seq
+                        moved[event] = None
                     records.append(rec)
             except BaseException:
                 self.unregister_plugin(new)
                 raise
             if old is not None:
                 self.unregister_plugin(old)
+            for name in moved:  # keep every table in seq order (see _build)
+                table = self._patterns if "*" in name else self._exact
+                if name in table:
+                    table[name].sort(key=_seq)
+                self._drop_plans(name)
         return records
 
     def get_tables(self) -> List[List[HookRecord]]:
@@ -269,39 +306,91 @@ class HookRegistry:
                     if not recs:
                         continue
                     kept = [r for r in recs if not doomed(r)]
+                    if len(kept) == len(recs):
+                        continue
                     removed += len(recs) - len(kept)
+                    self._forget(r for r in recs if doomed(r))
                     if kept:
                         table[name] = kept
                     else:
                         del table[name]
-            if removed:
-                self._invalidate()
+                        if table is self._patterns:
+                            self._index.discard(name)
+                    self._drop_plans(name)
         return removed
 
     def clear_event(self, event_name: str) -> None:
         """Remove every hook registered under exactly this name (an event or
         a pattern); patterns that merely match it stay."""
         with self._lock:
-            self._exact.pop(event_name, None)
-            self._patterns.pop(event_name, None)
-            self._invalidate()
+            self._forget(self._exact.pop(event_name, ()))
+            pattern_recs = self._patterns.pop(event_name, None)
+            if pattern_recs is not None:
+                self._forget(pattern_recs)
+                self._index.discard(event_name)
+            self._drop_plans(event_name)
 
     def clear_all(self) -> None:
         """Remove every hook."""
         with self._lock:
             self._exact.clear()
             self._patterns.clear()
+            self._index = PatternIndex()
+            self._by_plugin.clear()
             self._invalidate()
+
+    def _file(self, rec: HookRecord) -> None:
+        """Add a new record to the tables and indexes (lock held; the
+        caller drops the plans it affects, see :meth:`_drop_plans`)."""
+        name = rec.event
+        table = self._patterns if "*" in name else self._exact
+        recs = table.get(name)
+        if recs is None:
+            recs = table[name] = []
+            if table is self._patterns:
+                self._index.add(name)
+        recs.append(rec)
+        if rec.plugin is not None:
+            self._by_plugin.setdefault(id(rec.plugin), {})[rec] = None
+
+    def _forget(self, records: Iterable[HookRecord]) -> None:
+        """Take removed records out of the per-plugin index (lock held)."""
+        by_plugin = self._by_plugin
+        for rec in records:
+            if rec.plugin is not None:
+                owned = by_plugin.get(id(rec.plugin))
+                if owned is not None:
+                    owned.pop(rec, None)
+                    if not owned:
+                        del by_plugin[id(rec.plugin)]
 
     def _invalidate(self) -> None:
         # Caller holds the lock.  New dicts, so readers keep consistent ones.
         self._plans = {}
         self._fast = {}
+        self._cached = NameIndex()
+
+    def _drop_plans(self, name: str) -> None:
+        """Drop the cached plans a change to ``name`` affects (lock held):
+        the event's own plan, or for a pattern the plans of every cached
+        event it matches."""
+        plans, fast = self._plans, self._fast
+        if "*" not in name:
+            plans.pop(name, None)
+            fast.pop(name, None)
+            return
+        for event in self._cached.matching(name):
+            if plans.pop(event, None) is not None:
+                fast.pop(event, None)
 
     def _plugin_state_changed(self, plugin: Any) -> None:
-        """Called by a plugin whose ``enabled`` changed."""
+        """Called by a plugin whose ``enabled`` changed: drop the plans that
+        hold its hooks."""
         with self._lock:
-            self._invalidate()
+            owned = self._by_plugin.get(id(plugin))
+            if owned:
+                for name in dict.fromkeys(r.event for r in owned if r.plugin is plugin):
+                    self._drop_plans(name)
 
     # -- introspection --------------------------------------------------
 
@@ -369,11 +458,15 @@ class HookRegistry:
             plan = self._plans.get(event)
             if plan is not None:
                 return plan
-            recs = list(self._exact.get(event, ()))
-            for pattern, precs in self._patterns.items():
-                if match_pattern(pattern, event):
-                    recs.extend(precs)
-            recs.sort(key=_order)
+            recs = list(self._exact.get(event, ()))  # in registration (seq) order
+            matched = self._index.matching(event) if self._patterns else ()
+            if matched:
+                patterns = self._patterns
+                for pattern in matched:
+                    recs.extend(patterns[pattern])
+                recs.sort(key=_seq)
+            # Stable, also reversed: equal priorities keep registration order.
+            recs.sort(key=_priority, reverse=True)
             # Plugins we are told about are filtered now; others per call.
             live = [r for r in recs if not (r.plugin is not None and _watched(r.plugin)
                                             and not _enabled(r.plugin))]
@@ -384,11 +477,20 @@ class HookRegistry:
             if plain and live and all(r.is_async for r in live):
                 afast = _fast_chain(live)
             plan = Plan(event, recs, sync, live, fast, afast)
+            plans = self._plans
+            if len(plans) >= _MAX_PLANS + len(self._exact):
+                oldest = next(iter(plans))  # evict one plan, the oldest
+                del plans[oldest]
+                self._fast.pop(oldest, None)
             if self._events is not None or self._wrappers:
                 plan = specialize(self, plan)
-            if len(self._plans) >= _MAX_PLANS:
-                self._invalidate()
-            self._plans[event] = plan
+            plans[event] = plan
+            cached = self._cached
+            if event not in cached:
+                if cached.oversized(len(plans)):
+                    cached = self._cached = NameIndex(plans)
+                else:
+                    cached.add(event)
             return plan
 
     def _sync_chain(self, event: str) -> Optional[_Chain]:
@@ -738,5 +840,7 @@ async def _own_errors(awaitable: Any) -> Any:
         raise _Raised(exc) from None
 
 
-def _order(rec: HookRecord) -> Tuple[int, int]:
-    return (-rec.priority, rec.seq)
+# Sort keys that run in C without importing operator (import time counts):
+# the __slots__ descriptors' own getters.
+_seq = getattr(HookRecord, "seq").__get__
+_priority = getattr(HookRecord, "priority").__get__

@@ -43,6 +43,7 @@ from __future__ import annotations
 import os
 
 from ._distributions import _normalize
+from ._plugin import _plain_release
 
 TYPE_CHECKING = False  # typing costs more to import than all of nitro_dispatch
 if TYPE_CHECKING:
@@ -435,6 +436,8 @@ def _satisfies(spec: str, version: str) -> bool:
 
 def _valid_version(version: str) -> bool:
     ok = _VALID.get(version)
+    if ok is None and _plain_release(version):  # "1.0.0" needs no parser (nor its import)
+        ok = _VALID[version] = True
     if ok is None:
         from packaging.version import InvalidVersion, Version
 

@@ -53,10 +53,10 @@ def resolve(nodes: Sequence[Node], broken: Optional[Dict[str, str]] = None
     fails itself.  ``broken`` names plugins known to fail already (with the
     reason); they are not in ``nodes``' result but their dependents fail.
     """
-    from packaging.version import InvalidVersion, Version
-
     broken = dict(broken or {})
-    by_canon = {_canonical(n.name): n for n in nodes}
+    # Canonical names (packaging.utils) only when someone requires something.
+    needed = any(node.requirements for node in nodes)
+    by_canon = {_canonical(n.name): n for n in nodes} if needed else {}
     failures: Dict[str, DependencyError] = {}
     edges: Dict[str, List[Tuple[str, str]]] = {}  # name -> [(dependency name, requirement)]
 
@@ -77,6 +77,8 @@ def resolve(nodes: Sequence[Node], broken: Optional[Dict[str, str]] = None
                     % (node.name, str(req), req.name))
                 break
             if req.specifier:
+                from packaging.version import InvalidVersion, Version
+
                 try:
                     ok = req.specifier.contains(Version(target.version), prereleases=True)
                 except InvalidVersion:
