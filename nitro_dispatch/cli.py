@@ -65,40 +65,36 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from contextlib import contextmanager
-from typing import (TYPE_CHECKING, Any, Dict, Iterator, List, NoReturn, Optional, Sequence,
-                    Tuple, Type)
+from typing import TYPE_CHECKING, Any, Dict, List, NoReturn, Optional, Sequence, Tuple
 
 from . import __version__
+from ._cli_output import (PROG, _error, _flush_stdout, _library_logging, _out, _OutputFailed,
+                          _print_fields, _print_json, _silence, _warn, _width, _wrap,
+                          render_table)
+from ._describe import describe_plugin, format_problem, one_line as _one_line, source_fields
 from ._dropin_listing import DropinClass, scan_dropin_source
 from ._errors import NitroPluginError
 from ._events import EVENTS_GROUP
 from ._events_installed import describe_installed_events
 from ._manager import DEFAULT_GROUP, PluginManager
-from ._plugin import DEFAULT_VERSION, PluginBase
-from ._source import PluginProblem, PluginSource
+from ._source import PluginProblem
 
 if TYPE_CHECKING:
     from ._distributions import InstalledPlugin
 
-__all__ = ["main", "build_parser", "scan_dropin_source", "DropinClass", "format_problem"]
+__all__ = ["main", "build_parser", "scan_dropin_source", "DropinClass", "format_problem",
+           "render_table"]
 
-PROG = "nitro-dispatch"
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
 EXIT_USAGE = 2
 EXIT_CLOSED_PIPE = 141  # 128 + SIGPIPE, what a shell shows for a program a closed pipe ended
 DROPIN_PATTERN = "*_plugin.py"
-MIN_WIDTH = 40
 UNKNOWN = "?"
 
 
 class UsageError(Exception):
     """A mistake in what the user asked for: one line on stderr, status 2."""
-
-
-class _OutputFailed(Exception):
-    """Writing to standard output failed (``__cause__`` says why)."""
 
 
 # -- argument parsing ---------------------------------------------------------
@@ -289,104 +285,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     return EXIT_USAGE
 
 
-def _error(message: str) -> None:
-    _err_line("%s: error: %s\n" % (PROG, _one_line(message)))
-
-
-def _warn(message: str) -> None:
-    _err_line("%s: warning: %s\n" % (PROG, _one_line(message)))
-
-
-def _err_line(line: str) -> None:
-    """Write to stderr; if that fails there is nowhere left to say so."""
-    stream = sys.stderr
-    if stream is None:  # started without one
-        return
-    try:
-        _write(stream, line)
-        stream.flush()
-    except (OSError, ValueError):
-        _silence(stream)
-
-
-def _out(text: str = "") -> None:
-    """One line on stdout; :class:`_OutputFailed` when it cannot be written."""
-    stream = sys.stdout
-    if stream is None:  # started without one: discard, as print() does
-        return
-    try:
-        _write(stream, text + "\n")
-    except (OSError, ValueError) as exc:  # ValueError: the stream was closed
-        raise _OutputFailed() from exc
-
-
-def _flush_stdout() -> None:
-    if sys.stdout is not None:
-        try:
-            sys.stdout.flush()
-        except (OSError, ValueError) as exc:
-            raise _OutputFailed() from exc
-
-
-def _write(stream: Any, text: str) -> None:
-    """``stream.write(text)``, escaping what the stream's encoding cannot
-    carry instead of failing (a text stream encodes before it writes, so a
-    failed attempt wrote nothing)."""
-    try:
-        stream.write(text)
-    except UnicodeEncodeError:
-        encoding = getattr(stream, "encoding", None) or "ascii"
-        stream.write(text.encode(encoding, "backslashreplace").decode(encoding))
-
-
-def _silence(stream: Any) -> None:
-    """Point ``stream``'s descriptor at the null device, so that what is
-    still buffered in it can be flushed at exit without another error."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        try:
-            os.dup2(devnull, stream.fileno())
-        finally:
-            os.close(devnull)
-    except (OSError, ValueError, AttributeError):
-        pass
-
-
 def _describe_os_error(exc: OSError) -> str:
     if exc.filename is not None:
         return "%s: %s" % (exc.filename, exc.strerror or exc)
     return str(exc)
-
-
-def _one_line(text: str) -> str:
-    return " ".join(part.strip() for part in str(text).splitlines() if part.strip())
-
-
-@contextmanager
-def _library_logging(verbose: bool) -> Iterator[None]:
-    """Silence the library's logger (or, verbose, send it to stderr) for the
-    duration of one command; restore it afterwards."""
-    import logging
-
-    logger = logging.getLogger("nitro_dispatch")
-    saved = (logger.level, logger.propagate, list(logger.handlers))
-    handler: Optional[logging.Handler] = None
-    if verbose:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-        logger.addHandler(handler)
-        logger.setLevel(logging.DEBUG)
-        logger.propagate = False
-    else:
-        logger.setLevel(logging.CRITICAL + 1)
-    try:
-        yield
-    finally:
-        if handler is not None:
-            logger.removeHandler(handler)
-        logger.setLevel(saved[0])
-        logger.propagate = saved[1]
-        logger.handlers[:] = saved[2]
 
 
 # -- drop-in directories ----------------------------------------------------------
@@ -505,79 +407,6 @@ def _cmd_list(opts: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _width() -> int:
-    import shutil
-
-    return max(MIN_WIDTH, shutil.get_terminal_size((80, 24)).columns)
-
-
-def render_table(headers: Sequence[str], rows: Sequence[Sequence[str]],
-                 width: int = 80) -> List[str]:
-    """Lay out a table within ``width`` columns.  When the natural widths do
-    not fit, the widest column is narrowed first, repeatedly, and a cell too
-    long for its column wraps onto continuation lines: nothing is cut off.
-
-    >>> for line in render_table(["NAME", "VALUE"], [["x", "pkg.module:Class"]], width=18):
-    ...     print(line)
-    NAME  VALUE
-    x     pkg.module:
-          Class
-    """
-    gap = 2
-    count = len(headers)
-    widths = [max([len(headers[i])] + [len(row[i]) for row in rows]) for i in range(count)]
-    floors = [min(widths[i], max(len(headers[i]), 8)) for i in range(count)]
-    room = width - gap * (count - 1)
-    while sum(widths) > room:
-        candidates = [i for i in range(count) if widths[i] > floors[i]]
-        if not candidates:
-            break  # too narrow a screen: let lines run over
-        widths[max(candidates, key=lambda i: (widths[i], i))] -= 1
-    lines: List[str] = []
-    for row in [list(headers)] + [list(r) for r in rows]:
-        cells = [_wrap(row[i], widths[i]) for i in range(count)]
-        for n in range(max(len(c) for c in cells)):
-            parts = [(c[n] if n < len(c) else "").ljust(widths[i]) for i, c in enumerate(cells)]
-            lines.append((" " * gap).join(parts).rstrip())
-    return lines
-
-
-def _wrap(text: str, width: int) -> List[str]:
-    """Cut ``text`` into pieces of at most ``width`` characters, preferably
-    after a space or a separator of paths and dotted names."""
-    width = max(width, 1)
-    pieces: List[str] = []
-    while len(text) > width:
-        cut = max(text.rfind(sep, 0, width) for sep in " /\\:.-_")
-        cut = cut + 1 if cut >= width // 2 else width
-        pieces.append(text[:cut].rstrip())
-        text = text[cut:].lstrip(" ")
-    pieces.append(text)
-    return pieces
-
-
-def _print_json(data: Any) -> None:
-    """Strict JSON: a non-finite float (``NaN``, ``Infinity`` are not JSON)
-    becomes the string ``"nan"``, ``"inf"`` or ``"-inf"``."""
-    import json
-
-    try:
-        text = json.dumps(data, indent=2, allow_nan=False)
-    except ValueError:
-        text = json.dumps(_finite(data), indent=2, allow_nan=False)
-    _out(text)
-
-
-def _finite(data: Any) -> Any:
-    if isinstance(data, float):
-        return data if data - data == 0.0 else repr(data)  # inf - inf and nan - nan: nan
-    if isinstance(data, dict):
-        return {key: _finite(value) for key, value in data.items()}
-    if isinstance(data, (list, tuple)):
-        return [_finite(value) for value in data]
-    return data
-
-
 # -- check ----------------------------------------------------------------------------
 
 
@@ -592,34 +421,6 @@ def _build_manager(opts: argparse.Namespace) -> PluginManager:
     for directory in opts.paths:
         manager.discover_plugins(directory)
     return manager
-
-
-def format_problem(problem: PluginProblem) -> str:
-    """One line: the plugin, where it comes from, what is wrong.
-
-    The library's messages start with ``plugin 'x' from <source>``; that
-    becomes the line's prefix ``x (<source>): ``.
-    """
-    message = _one_line(problem.message)
-    source = problem.source
-    where = source.describe() if source is not None else None
-    if problem.plugin is None:
-        path = source.path if source is not None else None
-        if where is None or (path and path in message):
-            return message
-        return "%s: %s" % (where, message)
-    rest = message
-    lead = "plugin %r" % (problem.plugin,)
-    while rest.startswith(lead):  # wrapped errors may repeat it: "plugin 'x' in f: plugin 'x': .."
-        rest = rest[len(lead):].lstrip()
-        for filler in ("from %s" % (where,), "(%s)" % (where,),
-                       "in %s" % (source.path if source else None,)):
-            if rest.startswith(filler):
-                rest = rest[len(filler):]
-                break
-        rest = rest.lstrip(" :,")
-    rest = rest or message
-    return "%s%s: %s" % (problem.plugin, " (%s)" % where if where else "", rest)
 
 
 def _problem_dict(problem: PluginProblem) -> Dict[str, Any]:
@@ -704,77 +505,6 @@ class _PluginTrouble(Exception):
         self.lines = lines
 
 
-def _dependency(manager: PluginManager, text: Any) -> Dict[str, Any]:
-    """One requirement and whether the plugins found satisfy it."""
-    from packaging.requirements import InvalidRequirement, Requirement
-    from packaging.utils import canonicalize_name
-    from packaging.version import InvalidVersion, Version
-
-    result: Dict[str, Any] = {"requirement": str(text), "status": "", "satisfied": False,
-                              "found": None, "found_version": None, "detail": ""}
-    try:
-        req = Requirement(str(text))
-    except InvalidRequirement:
-        result.update(status="invalid", detail="not a valid PEP 508 requirement")
-        return result
-    if req.marker is not None and not req.marker.evaluate():
-        result.update(status="ignored", satisfied=True,
-                      detail="not needed here: its environment marker is false")
-        return result
-    wanted = canonicalize_name(req.name)
-    targets = [n for n in manager.get_registered_plugins() if canonicalize_name(n) == wanted]
-    if not targets:
-        result.update(status="missing", detail="no plugin named %r is installed" % (req.name,))
-        return result
-    target = targets[0]
-    where = manager.get_plugin_source(target).describe()
-    result["found"] = target
-    try:
-        manager.get_plugin_class(target)
-    except NitroPluginError as exc:
-        problem = PluginProblem(target, "import", str(exc), manager.get_plugin_source(target))
-        result.update(status="broken", detail=format_problem(problem))
-        return result
-    version = manager.get_plugin_version(target) or DEFAULT_VERSION
-    result["found_version"] = version
-    try:
-        ok = not req.specifier or req.specifier.contains(Version(version), prereleases=True)
-    except InvalidVersion:
-        ok = False
-    found = "%s %s from %s" % (target, version, where)
-    if ok:
-        result.update(status="ok", satisfied=True, detail=found)
-    else:
-        result.update(status="unsatisfied", detail="found %s" % (found,))
-    return result
-
-
-def _hooks(cls: "Type[PluginBase]") -> List[Dict[str, Any]]:
-    from ._hooks import is_async_callable
-
-    hooks = []
-    for method, spec in cls.nitro_hook_specs():
-        is_async = bool(spec.async_hook) or is_async_callable(getattr(cls, method, None))
-        hooks.append({"event": spec.event, "priority": spec.priority,
-                      "timeout": spec.timeout, "async": is_async, "method": method})
-    return hooks
-
-
-def _source_lines(source: PluginSource, group: str) -> List[Tuple[str, str]]:
-    if source.kind == "distribution":
-        lines = [("Source", "distribution %s %s" % (source.dist_name, source.dist_version)),
-                 ("Entry point", "%s (group %s)" % (source.value, group))]
-        if source.path:
-            lines.append(("Location", source.path))
-        return lines
-    if source.kind == "dropin":
-        lines = [("Source", "drop-in file %s" % (source.path,))]
-        if source.value:
-            lines.append(("Class", source.value.rpartition(":")[2]))
-        return lines
-    return [("Source", source.describe())]
-
-
 def _cmd_info(opts: argparse.Namespace) -> int:
     manager = _build_manager(opts)
     try:
@@ -795,26 +525,16 @@ def _cmd_info(opts: argparse.Namespace) -> int:
         if opts.json:
             _print_json({"name": name, "source": source.as_dict(), "error": line})
         else:
-            _print_fields([("Name", name)] + _source_lines(source, opts.group))
+            _print_fields([("Name", name)] + source_fields(source, opts.group))
             _out("Problem:      %s" % (line,))
         return EXIT_PROBLEMS
-    data: Dict[str, Any] = {
-        "name": name,
-        "version": manager.get_plugin_version(name),
-        "description": str(getattr(cls, "description", "") or ""),
-        "author": str(getattr(cls, "author", "") or ""),
-        "source": source.as_dict(),
-        "dependencies": [_dependency(manager, d)
-                         for d in (getattr(cls, "dependencies", None) or [])],
-        "hooks": _hooks(cls),
-        "error": None,
-    }
+    data = describe_plugin(manager, name, cls)
     if opts.json:
         _print_json(data)
         return EXIT_OK
     _print_fields([("Name", name), ("Version", data["version"] or UNKNOWN),
                    ("Description", data["description"] or "-"),
-                   ("Author", data["author"] or "-")] + _source_lines(source, opts.group))
+                   ("Author", data["author"] or "-")] + source_fields(source, opts.group))
     if data["dependencies"]:
         _out("Dependencies:")
         for dep in data["dependencies"]:
@@ -832,24 +552,6 @@ def _cmd_info(opts: argparse.Namespace) -> int:
     else:
         _out("Hooks: none")
     return EXIT_OK
-
-
-def _print_fields(fields: List[Tuple[str, str]]) -> None:
-    """``Label:  value`` lines; prose (the description) wraps to the screen,
-    names and paths stay whole so they can be copied."""
-    import textwrap
-
-    width = _width()
-    for label, value in fields:
-        head = "%-14s" % (label + ":")
-        value = _one_line(value)
-        pieces = [value]
-        if label == "Description":
-            pieces = textwrap.wrap(value, max(20, width - len(head)),
-                                   break_on_hyphens=False, break_long_words=False) or [""]
-        _out((head + pieces[0]).rstrip())
-        for piece in pieces[1:]:
-            _out(" " * len(head) + piece)
 
 
 # -- events ---------------------------------------------------------------------------------

@@ -1,0 +1,209 @@
+"""The output layer of the ``nitro-dispatch`` command: robust writers,
+tables, JSON, and where the library's log goes while a command runs.
+
+Output never fails the command: characters the terminal's encoding cannot
+carry are written as backslash escapes; a standard output or error that was
+closed before the command started is skipped, as ``print()`` does; a
+standard output that fails otherwise raises :class:`_OutputFailed`, which
+:func:`nitro_dispatch.cli.main` turns into an exit status.  JSON is strict
+(ASCII, non-finite numbers spelled as strings).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from contextlib import contextmanager
+from typing import Any, Iterator, List, Optional, Sequence, Tuple
+
+from ._describe import one_line as _one_line
+
+__all__ = ["PROG", "render_table"]
+
+PROG = "nitro-dispatch"
+MIN_WIDTH = 40
+
+
+class _OutputFailed(Exception):
+    """Writing to standard output failed (``__cause__`` says why)."""
+
+
+def _error(message: str) -> None:
+    _err_line("%s: error: %s\n" % (PROG, _one_line(message)))
+
+
+def _warn(message: str) -> None:
+    _err_line("%s: warning: %s\n" % (PROG, _one_line(message)))
+
+
+def _err_line(line: str) -> None:
+    """Write to stderr; if that fails there is nowhere left to say so."""
+    stream = sys.stderr
+    if stream is None:  # started without one
+        return
+    try:
+        _write(stream, line)
+        stream.flush()
+    except (OSError, ValueError):
+        _silence(stream)
+
+
+def _out(text: str = "") -> None:
+    """One line on stdout; :class:`_OutputFailed` when it cannot be written."""
+    stream = sys.stdout
+    if stream is None:  # started without one: discard, as print() does
+        return
+    try:
+        _write(stream, text + "\n")
+    except (OSError, ValueError) as exc:  # ValueError: the stream was closed
+        raise _OutputFailed() from exc
+
+
+def _flush_stdout() -> None:
+    if sys.stdout is not None:
+        try:
+            sys.stdout.flush()
+        except (OSError, ValueError) as exc:
+            raise _OutputFailed() from exc
+
+
+def _write(stream: Any, text: str) -> None:
+    """``stream.write(text)``, escaping what the stream's encoding cannot
+    carry instead of failing (a text stream encodes before it writes, so a
+    failed attempt wrote nothing)."""
+    try:
+        stream.write(text)
+    except UnicodeEncodeError:
+        encoding = getattr(stream, "encoding", None) or "ascii"
+        stream.write(text.encode(encoding, "backslashreplace").decode(encoding))
+
+
+def _silence(stream: Any) -> None:
+    """Point ``stream``'s descriptor at the null device, so that what is
+    still buffered in it can be flushed at exit without another error."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, stream.fileno())
+        finally:
+            os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def _width() -> int:
+    import shutil
+
+    return max(MIN_WIDTH, shutil.get_terminal_size((80, 24)).columns)
+
+
+def render_table(headers: Sequence[str], rows: Sequence[Sequence[str]],
+                 width: int = 80) -> List[str]:
+    """Lay out a table within ``width`` columns.  When the natural widths do
+    not fit, the widest column is narrowed first, repeatedly, and a cell too
+    long for its column wraps onto continuation lines: nothing is cut off.
+
+    >>> for line in render_table(["NAME", "VALUE"], [["x", "pkg.module:Class"]], width=18):
+    ...     print(line)
+    NAME  VALUE
+    x     pkg.module:
+          Class
+    """
+    gap = 2
+    count = len(headers)
+    widths = [max([len(headers[i])] + [len(row[i]) for row in rows]) for i in range(count)]
+    floors = [min(widths[i], max(len(headers[i]), 8)) for i in range(count)]
+    room = width - gap * (count - 1)
+    while sum(widths) > room:
+        candidates = [i for i in range(count) if widths[i] > floors[i]]
+        if not candidates:
+            break  # too narrow a screen: let lines run over
+        widths[max(candidates, key=lambda i: (widths[i], i))] -= 1
+    lines: List[str] = []
+    for row in [list(headers)] + [list(r) for r in rows]:
+        cells = [_wrap(row[i], widths[i]) for i in range(count)]
+        for n in range(max(len(c) for c in cells)):
+            parts = [(c[n] if n < len(c) else "").ljust(widths[i]) for i, c in enumerate(cells)]
+            lines.append((" " * gap).join(parts).rstrip())
+    return lines
+
+
+def _wrap(text: str, width: int) -> List[str]:
+    """Cut ``text`` into pieces of at most ``width`` characters, preferably
+    after a space or a separator of paths and dotted names."""
+    width = max(width, 1)
+    pieces: List[str] = []
+    while len(text) > width:
+        cut = max(text.rfind(sep, 0, width) for sep in " /\\:.-_")
+        cut = cut + 1 if cut >= width // 2 else width
+        pieces.append(text[:cut].rstrip())
+        text = text[cut:].lstrip(" ")
+    pieces.append(text)
+    return pieces
+
+
+def _print_json(data: Any) -> None:
+    """Strict JSON: a non-finite float (``NaN``, ``Infinity`` are not JSON)
+    becomes the string ``"nan"``, ``"inf"`` or ``"-inf"``."""
+    import json
+
+    try:
+        text = json.dumps(data, indent=2, allow_nan=False)
+    except ValueError:
+        text = json.dumps(_finite(data), indent=2, allow_nan=False)
+    _out(text)
+
+
+def _finite(data: Any) -> Any:
+    if isinstance(data, float):
+        return data if data - data == 0.0 else repr(data)  # inf - inf and nan - nan: nan
+    if isinstance(data, dict):
+        return {key: _finite(value) for key, value in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [_finite(value) for value in data]
+    return data
+
+
+def _print_fields(fields: List[Tuple[str, str]]) -> None:
+    """``Label:  value`` lines; prose (the description) wraps to the screen,
+    names and paths stay whole so they can be copied."""
+    import textwrap
+
+    width = _width()
+    for label, value in fields:
+        head = "%-14s" % (label + ":")
+        value = _one_line(value)
+        pieces = [value]
+        if label == "Description":
+            pieces = textwrap.wrap(value, max(20, width - len(head)),
+                                   break_on_hyphens=False, break_long_words=False) or [""]
+        _out((head + pieces[0]).rstrip())
+        for piece in pieces[1:]:
+            _out(" " * len(head) + piece)
+
+
+@contextmanager
+def _library_logging(verbose: bool) -> Iterator[None]:
+    """Silence the library's logger (or, verbose, send it to stderr) for the
+    duration of one command; restore it afterwards."""
+    import logging
+
+    logger = logging.getLogger("nitro_dispatch")
+    saved = (logger.level, logger.propagate, list(logger.handlers))
+    handler: Optional[logging.Handler] = None
+    if verbose:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.DEBUG)
+        logger.propagate = False
+    else:
+        logger.setLevel(logging.CRITICAL + 1)
+    try:
+        yield
+    finally:
+        if handler is not None:
+            logger.removeHandler(handler)
+        logger.setLevel(saved[0])
+        logger.propagate = saved[1]
+        logger.handlers[:] = saved[2]
