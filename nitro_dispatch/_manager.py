@@ -3,19 +3,21 @@
 Data flows one way: sources (code, installed distributions, drop-in
 directories) hand plugin classes, or loaders for them, to the manager; the
 resolver orders them; the manager instantiates them and hands their hooks
-to its :class:`HookRegistry`, which runs the chains.
+to its :class:`HookRegistry`, which runs the chains.  The manager is the
+lifecycle; discovery (:mod:`._discovery`), resolution (:mod:`._resolution`),
+instances in and out of service (:mod:`._service`) and reload
+(:mod:`._reload`) are modules of their own that it calls.
 """
 
 from __future__ import annotations
 
 from _thread import RLock
 
-from ._errors import (DependencyError, NitroPluginError, PluginLoadError, PluginNotFoundError,
-                      PluginRegistrationError, ValidationError)
+from ._errors import (DependencyError, PluginLoadError, PluginNotFoundError,
+                      PluginRegistrationError)
 from ._log import configure_level, get_logger
-from ._plugin import PluginBase, class_plugin_name, parse_dependencies, validate_plugin_class
-from ._events import EventSpec, admit_plugin_hooks
-from ._events import replay as replay_history
+from ._plugin import PluginBase, class_plugin_name, validate_plugin_class, version_of
+from ._events import EventSpec
 from ._hooks import HookRecord
 from ._registry import ERROR_EVENT, HookRegistry, HookTrace
 from ._source import PluginProblem, PluginSource
@@ -226,72 +228,9 @@ class PluginManager:
         :mod:`._requirements`); a plugin it rules out registers but its load
         fails without importing it.
         """
-        from ._distributions import _list_installed, load_entry_point
-        from ._requirements import check_distributions
+        from ._discovery import discover_installed
 
-        group = group or self.entry_point_group
-        index: List[Any] = []
-        found = _list_installed(group, None, index)
-        reports = check_distributions(found, index, self.host)
-        claims: Dict[str, List[Any]] = {}
-        for item in found:  # names equal after canonicalization are one name
-            claims.setdefault(_canonical(item.name), []).append(item)
-        registered: List[str] = []
-        for canon, items in claims.items():
-            name = items[0].name
-            if not all(self._admits(i.name) for i in items):
-                logger.info("installed plugin %r (%s) is not allowed here; skipped", name,
-                            items[0].dist_name)
-                continue
-            if len(items) > 1:
-                dists = ", ".join("%s %s" % (i.dist_name, i.dist_version) for i in items)
-                spellings = sorted({i.name for i in items})
-                if len(spellings) > 1:
-                    dists = ", ".join("%s %s as %r" % (i.dist_name, i.dist_version, i.name)
-                                      for i in items)
-                    name = " / ".join(spellings)
-                message = ("plugin %r is claimed by several distributions (%s); none of them "
-                           "is loaded until only one remains" % (name, dists))
-                for spelling in spellings:
-                    self._unavailable[spelling] = message
-                self._report(items[0].name, "conflict", message, None, None)
-                continue
-            item = items[0]
-            source = PluginSource("distribution", dist_name=item.dist_name,
-                                  dist_version=item.dist_version, path=item.location,
-                                  module=item.module, value=item.value)
-            holder = self._canonical.get(canon)
-            if holder is not None and holder in self._entries:
-                if self._entries[holder].source != source:  # else: discovered before
-                    self._report_taken(name, source, self._entries[holder].source)
-                continue
-            self.register_lazy(name, _bind(load_entry_point, item), source)
-            self._entries[name].meta = self._metadata_verdict(name, group, reports, item, source)
-            registered.append(name)
-        return registered
-
-    def _metadata_verdict(self, name: str, group: str, reports: Dict[str, Any], item: Any,
-                          source: PluginSource) -> PluginMeta:
-        """Report what ``item``'s distribution metadata says about the plugin
-        (``reports``: :func:`check_distributions` of its group); the record
-        says whether its load is refused without importing it."""
-        from ._requirements import PluginMeta, plugin_findings
-
-        report = reports[_canonical(item.dist_name)]
-        meta = PluginMeta(group, report, reports)
-        findings, meta.blocked, meta.phase = plugin_findings(
-            name, report, verify=self.verify_requirements, validate=self.validate_metadata)
-        for phase, message in findings:
-            self._report(name, phase, message, source, None)
-        return meta
-
-    def _admits(self, name: str) -> bool:
-        """Allowed and not blocked; list names compare canonically."""
-        canon = _canonical(name)
-        if name in self.block_list or any(_canonical(b) == canon for b in self.block_list):
-            return False
-        return self.allow_list is None or name in self.allow_list or \
-            any(_canonical(a) == canon for a in self.allow_list)
+        return discover_installed(self, group or self.entry_point_group)
 
     # -- loading --------------------------------------------------------
 
@@ -356,233 +295,33 @@ class PluginManager:
                 loaded.append(name)
         return loaded
 
-    def _closure(self, names: List[str]) -> List[str]:
-        """``names`` and, transitively, the registered plugins they require.
-        Requirements from distribution metadata are followed first, so a
-        plugin that metadata already rules out is never imported."""
-        meta_seen: Dict[str, None] = {}  # ordered set
-        todo = list(names)
-        while todo:
-            name = todo.pop()
-            if name not in meta_seen:
-                meta_seen[name] = None
-                todo.extend(t for t in (self._find(r.name) for r in
-                                        self._meta_requirements(self._entries[name])) if t)
-        refused = self._refused_by_metadata(list(meta_seen), {})
-        seen: List[str] = []
-        visited = set()  # beside ``seen``, so the walk stays linear
-        canonical: Dict[str, str] = {}  # filled by _find on the first inexact name
-        todo = list(names)
-        while todo:
-            name = todo.pop()
-            if name in visited:
-                continue
-            visited.add(name)
-            seen.append(name)
-            entry = self._entries[name]
-            if name in refused:  # refused by its metadata: never imported
-                todo.extend(t for t in (self._find(r.name) for r in
-                                        self._meta_requirements(entry)) if t and t not in visited)
-                continue
-            try:
-                reqs = self._meta_requirements(entry) + parse_dependencies(
-                    self._class_of(entry), name)
-            except NitroPluginError:
-                continue  # _resolve reports it
-            for req in reqs:
-                target = self._find(req.name, canonical)
-                if target is not None and target not in visited:
-                    todo.append(target)
-        return seen
+    # Resolution glue (see _resolution.py); reload and check call these too.
 
-    def _find(self, requirement_name: str,
-              canonical: Optional[Dict[str, str]] = None) -> Optional[str]:
-        """The registered name a requirement names (names compare in
-        canonical form; no two registered names share one).  ``canonical``
-        is accepted for callers that keep a per-walk cache; the manager's
-        own index makes it unnecessary."""
-        if requirement_name in self._entries:
-            return requirement_name
-        return self._canonical.get(_canonical(requirement_name))
+    def _closure(self, names: List[str]) -> List[str]:
+        from ._resolution import closure
+
+        return closure(self, names)
 
     def _resolve(self, names: List[str]) -> Tuple[List[str], Dict[str, PluginLoadError]]:
-        """Import what is needed and order ``names`` by their dependencies."""
-        from ._resolver import Node, resolve
+        from ._resolution import resolve
 
-        nodes: List[Node] = []
-        broken: Dict[str, str] = {n: why for n, why in self._unavailable.items()
-                                  if n not in self._entries}
-        failures: Dict[str, PluginLoadError] = self._refused_by_metadata(names, broken)
-        for name in names:
-            entry = self._entries[name]
-            if name in failures:
-                continue  # refused by its metadata: never imported
-            try:
-                cls = self._class_of(entry)
-                reqs = self._meta_requirements(entry) + parse_dependencies(cls, name)
-            except NitroPluginError as exc:
-                broken[name] = str(exc)
-                failures[name] = exc if isinstance(exc, PluginLoadError) else \
-                    _as_load_error(exc)
-                continue
-            nodes.append(Node(name, _dependency_version(entry), reqs, entry.source.describe()))
-        # Loaded plugins outside ``names`` still satisfy requirements.
-        wanted = set(names)
-        for name, instance in self._loaded.items():
-            if name not in wanted:
-                entry = self._entries[name]
-                nodes.append(Node(name, _dependency_version(entry), [],
-                                  entry.source.describe()))
-        order, dep_failures = resolve(nodes, broken)
-        for name, error in dep_failures.items():
-            failures[name] = error
-        canonical: Dict[str, str] = {}
-        for node in nodes:
-            if node.name in wanted:
-                self._entries[node.name].requires = [
-                    t for t in (self._find(r.name, canonical) for r in node.requirements
-                                if r.marker is None or r.marker.evaluate()) if t]
-        return [n for n in order if n in wanted], failures
-
-    def _meta_requirements(self, entry: _Entry) -> List[Any]:
-        """Requirements on plugins that ``entry``'s distribution metadata
-        declares: each plugin of a required plugin distribution, with the
-        distribution requirement's specifier."""
-        if entry.meta is None or not entry.meta.report.depends:
-            return []
-        from ._requirements import plugin_requirements
-
-        return plugin_requirements(entry.meta.report, entry.meta.reports)
-
-    def _refused_by_metadata(self, names: List[str], broken: Dict[str, str]
-                             ) -> Dict[str, PluginLoadError]:
-        """The plugins of ``names`` that metadata alone rules out: refused
-        themselves, or requiring (by distribution metadata) a plugin that is.
-        Their reasons go into ``broken`` too."""
-        failures: Dict[str, PluginLoadError] = {}
-        dependents: Dict[str, List[Tuple[str, Any]]] = {}  # required name -> [(name, req)]
-        for name in names:
-            entry = self._entries[name]
-            if entry.meta is not None and entry.meta.blocked is not None:
-                failures[name] = entry.meta.blocked  # type: ignore[assignment]
-                broken[name] = str(entry.meta.blocked)
-            for req in self._meta_requirements(entry):
-                dependents.setdefault(req.name, []).append((name, req))
-        todo = [n for n in broken if n in dependents]
-        while todo:  # dependents by metadata, transitively (no recursion)
-            required = todo.pop()
-            for name, req in dependents.get(required, ()):
-                if name in failures:
-                    continue
-                failures[name] = DependencyError("plugin %r requires %r, which cannot load: %s"
-                                                 % (name, str(req), broken[required]))
-                broken[name] = str(failures[name])
-                todo.append(name)
-        return failures
+        return resolve(self, names)
 
     def _class_of(self, entry: _Entry) -> Type[PluginBase]:
-        """The plugin class, importing it for lazily registered plugins.
-        Failures raise :class:`PluginLoadError` naming the source."""
+        """The plugin class, imported on first need; see
+        :func:`._resolution.class_of`."""
         if entry.cls is not None:
             return entry.cls
-        assert entry.loader is not None
-        where = entry.source.describe()
-        try:
-            obj = entry.loader()
-        except (Exception, SystemExit) as exc:  # sys.exit() in a plugin: its failure
-            raise PluginLoadError("plugin %r from %s does not import (%s): %s: %s"
-                                  % (entry.name, where, entry.source.value,
-                                     type(exc).__name__, exc)) from exc
-        if not (isinstance(obj, type) and issubclass(obj, PluginBase)):
-            what = "%s %s" % (type(obj).__name__, getattr(obj, "__qualname__", "")) \
-                if not isinstance(obj, type) else "class %s" % (obj.__qualname__,)
-            raise PluginLoadError("plugin %r from %s: entry point %s names %s, not a "
-                                  "PluginBase subclass" % (entry.name, where,
-                                                           entry.source.value, what.strip()))
-        declared = class_plugin_name(obj)
-        if declared != entry.name:
-            raise PluginLoadError("plugin %r from %s: entry point name %r differs from the "
-                                  "class's name %r" % (entry.name, where, entry.name, declared))
-        if self.validate_metadata:
-            try:
-                validate_plugin_class(obj, entry.name)
-            except ValidationError as exc:
-                raise _as_load_error(exc) from exc
-        entry.cls = obj
-        entry.version = version_of(obj, entry.source)
-        return obj
+        from ._resolution import class_of
+
+        return class_of(self, entry)
 
     def _load_one(self, entry: _Entry, replacing: Optional[PluginBase] = None) -> PluginBase:
-        """Create the plugin and attach it (see :meth:`_attach`, also for
-        ``replacing``)."""
-        name = entry.name
-        try:
-            cls = self._class_of(entry)
-            instance = cls()
-        except (Exception, SystemExit) as exc:
-            error = exc if isinstance(exc, PluginLoadError) else PluginLoadError(
-                "plugin %r from %s could not be created: %s: %s"
-                % (name, entry.source.describe(), type(exc).__name__, exc))
-            self._report(name, "load", str(error), entry.source, exc)
-            if error is exc:
-                raise
-            raise error from exc
-        if entry.version and "version" not in instance.__dict__ and \
-                entry.version != cls.version:
-            instance.version = entry.version  # inherited from the distribution
-        instance.enabled = entry.enabled
-        self._attach(entry, instance, replacing)
-        return instance
+        """Create the plugin and put it in service (see :mod:`._service`,
+        also for ``replacing``)."""
+        from ._service import load_one
 
-    def _attach(self, entry: _Entry, instance: PluginBase,
-                replacing: Optional[PluginBase] = None) -> None:
-        """Register the instance's hooks and run ``on_load``; on failure
-        detach everything again and raise :class:`PluginLoadError`.  Then
-        replay historic events to the hooks (``on_load`` has run again, so
-        an instance back in service after a failed reload gets them again).
-
-        With ``replacing`` (a loaded instance of the same plugin, for
-        reload), the new hooks take the place of ``replacing``'s in one
-        step, and a failure puts ``replacing``'s hooks back in one step.
-        ``KeyboardInterrupt`` and other ``BaseException``s propagate after
-        that cleanup; ``SystemExit`` is the plugin's failure like any error.
-        """
-        name = entry.name
-        records: List[HookRecord] = []
-        instance.__dict__["_nitro_manager"] = self
-        try:
-            admit_plugin_hooks(self.hooks, instance)  # all checks first: all hooks or none
-            hooks = _hook_rows(instance)
-            if replacing is None:
-                for event, callback, priority, timeout, async_hook, wrapper in hooks:
-                    records.append(self.hooks.register(
-                        event, callback, plugin=instance, priority=priority, timeout=timeout,
-                        async_hook=async_hook, wrapper=wrapper, replay=False))
-            else:
-                records = self.hooks.replace_plugin(replacing, instance, hooks)
-            instance.on_load()
-        except BaseException as exc:
-            if replacing is None:
-                self.hooks.unregister_plugin(instance)
-            else:
-                self.hooks.replace_plugin(instance, replacing, _hook_rows(replacing))
-            out_of_service(instance)
-            if not isinstance(exc, (Exception, SystemExit)):
-                raise
-            error = PluginLoadError("plugin %r failed to load: %s: %s"
-                                    % (name, type(exc).__name__, exc))
-            self._report(name, "load", str(error), entry.source, exc)
-            raise error from exc
-        entry.instance = instance
-        self._loaded[name] = instance  # a replaced plugin keeps its place
-        if replacing is not None:
-            out_of_service(replacing)
-            logger.info("unloaded plugin %r %s", name, replacing.version)
-            self._emit(self.EVENT_PLUGIN_UNLOADED, {"plugin_name": name})
-        logger.info("loaded plugin %r %s", name, instance.version)
-        self._emit(self.EVENT_PLUGIN_LOADED, {"plugin_name": name, "plugin": instance,
-                                              "version": instance.version})
-        replay_history(self.hooks, records)  # historic events, now that on_load has run
+        return load_one(self, entry, replacing)
 
     # -- drop-in directories ----------------------------------------------
 
@@ -599,36 +338,9 @@ class PluginManager:
         registers nothing twice.  A name already taken by another source
         keeps its first registration and the clash is reported.
         """
-        from ._dropins import find_plugin_files, import_dropin, plugin_classes
+        from ._discovery import discover_dropins
 
-        _, files = find_plugin_files(directory, pattern, recursive)
-        names: List[str] = []
-        for path in files:
-            try:
-                module = import_dropin(path)
-            except (Exception, SystemExit) as exc:  # sys.exit() in a file: its failure
-                self._report(None, "discovery", "plugin file %s does not import: %s: %s"
-                             % (path, type(exc).__name__, exc),
-                             PluginSource("dropin", path=path), exc)
-                continue
-            for cls in plugin_classes(module, PluginBase):
-                name = class_plugin_name(cls)
-                source = PluginSource("dropin", path=path, module=module.__name__,
-                                      value="%s:%s" % (module.__name__, cls.__qualname__))
-                if not self._admits(name):
-                    logger.info("drop-in plugin %r (%s) is not allowed here; skipped", name, path)
-                    continue
-                existing = self._entries.get(self._canonical.get(_canonical(name), name))
-                if existing is not None and (existing.cls is cls or existing.source == source):
-                    continue  # this very file was discovered before
-                if existing is not None:
-                    self._report_taken(name, source, existing.source)
-                    continue
-                try:
-                    names.append(self.register(cls, source=source))
-                except NitroPluginError as exc:
-                    self._report(name, "discovery", "%s (in %s)" % (exc, path), source, exc)
-        return names
+        return discover_dropins(self, directory, pattern, recursive)
 
     # -- hot reload -------------------------------------------------------
 
@@ -659,6 +371,8 @@ class PluginManager:
         fires even when ``on_unload`` raises; that error is then re-raised
         (a ``SystemExit`` as a :class:`NitroPluginError` caused by it).
         """
+        from ._service import unload_error
+
         with self._lock:
             self._entry(name)
             if name not in self._loaded:
@@ -667,10 +381,10 @@ class PluginManager:
             for dependent in self._dependents(name):
                 error = self._unload_one(dependent)
                 if first_error is None and error is not None:
-                    first_error = _unload_error(dependent, error)
+                    first_error = unload_error(dependent, error)
             error = self._unload_one(name)
             if error is not None:
-                raise _unload_error(name, error)
+                raise unload_error(name, error)
             if first_error is not None:
                 raise first_error
 
@@ -693,27 +407,10 @@ class PluginManager:
         return list(reversed(found))
 
     def _unload_one(self, name: str) -> Optional[BaseException]:
-        instance = self._loaded.get(name)
-        if instance is None:
-            return None
-        entry = self._entries[name]
-        error: Optional[BaseException] = None
-        try:
-            instance.on_unload()
-        except (Exception, SystemExit) as exc:
-            error = exc
-        finally:  # after KeyboardInterrupt too: the plugin is unloaded all the same
-            self.hooks.unregister_plugin(instance)
-            del self._loaded[name]
-            entry.instance = None
-            entry.enabled = instance.enabled
-            out_of_service(instance)
-        logger.info("unloaded plugin %r", name)
-        self._emit(self.EVENT_PLUGIN_UNLOADED, {"plugin_name": name})
-        if error is not None:
-            self._report(name, "unload", "plugin %r: on_unload raised %s: %s"
-                         % (name, type(error).__name__, error), entry.source, error)
-        return error
+        """Take the plugin out of service; returns what ``on_unload`` raised."""
+        from ._service import unload_one
+
+        return unload_one(self, name)
 
     # -- reporting ------------------------------------------------------
 
@@ -824,19 +521,9 @@ class PluginManager:
     def check(self) -> List[PluginProblem]:
         """Import, validate and resolve every registered plugin without
         loading any; returns the problems found, discovery's included."""
-        problems = [p for p in self._problems if p.phase in (
-            "discovery", "conflict", "compatibility", "requirements", "validation")
-            or (p.phase == "dependency" and p.error is None)]
-        with self._lock:
-            _, failures = self._resolve(list(self._entries))
-        for name, error in failures.items():
-            meta = self._entries[name].meta
-            if meta is not None and error is meta.blocked:
-                continue  # reported at discovery
-            phase = "dependency" if isinstance(error, DependencyError) else "import"
-            problems.append(PluginProblem(name, phase, str(error), self._entries[name].source,
-                                          error))
-        return problems
+        from ._resolution import check_problems
+
+        return check_problems(self)
 
     # -- hooks (the dispatch half) -----------------------------------------
 
@@ -929,66 +616,3 @@ def _canonical(name: str) -> str:
     from ._distributions import _normalize
 
     return _normalize(name)
-
-
-def version_of(cls: type, source: PluginSource) -> str:
-    """The class's own version, or its distribution's when the class (and
-    its plugin bases) leave it unset."""
-    for klass in cls.__mro__:
-        if klass is PluginBase:
-            break
-        if "version" in vars(klass):
-            return str(vars(klass)["version"])
-    if source.kind == "distribution" and source.dist_version:
-        return source.dist_version
-    return str(getattr(cls, "version", "1.0.0"))
-
-
-def _unload_error(name: str, error: BaseException) -> BaseException:
-    """What :meth:`PluginManager.unload` raises for an ``on_unload`` error:
-    the error itself, but never a ``SystemExit`` (a plugin must not end the
-    host), which becomes a :class:`NitroPluginError` with it as the cause."""
-    if not isinstance(error, SystemExit):
-        return error
-    wrapped = NitroPluginError("plugin %r: on_unload raised SystemExit(%r)"
-                               % (name, error.code))
-    wrapped.__cause__ = error
-    return wrapped
-
-
-def _hook_rows(instance: PluginBase) -> List[Tuple[str, Callable[..., Any], int,
-                                                   Optional[float], bool, bool]]:
-    """The instance's ``@hook`` methods, then the hooks it registered before
-    it was loaded (1.x), as rows for :meth:`HookRegistry.replace_plugin`."""
-    rows = [(spec.event, getattr(instance, attr), spec.priority, spec.timeout,
-             spec.async_hook, spec.wrapper) for attr, spec in type(instance).nitro_hook_specs()]
-    rows += [(event, callback, priority, timeout, False, wrapper)
-             for event, callback, priority, timeout, wrapper in instance.nitro_pending_hooks()]
-    return rows
-
-
-def out_of_service(instance: PluginBase) -> None:
-    """An instance no longer loaded: no manager, ``enabled == False`` (1.x)."""
-    instance.__dict__.pop("_nitro_manager", None)
-    instance.enabled = False
-
-
-def _dependency_version(entry: _Entry) -> str:
-    """The version other plugins' requirements are checked against: an
-    installed plugin's distribution version (SPEC section 10), else the
-    class's."""
-    source = entry.source
-    if source.kind == "distribution" and source.dist_version and entry.meta is not None \
-            and not entry.meta.report.invalid_version:
-        return source.dist_version
-    return entry.version or "0"
-
-
-def _as_load_error(exc: NitroPluginError) -> PluginLoadError:
-    error = PluginLoadError(str(exc))
-    error.__cause__ = exc
-    return error
-
-
-def _bind(func: Callable[[Any], Any], arg: Any) -> Callable[[], Any]:
-    return lambda: func(arg)

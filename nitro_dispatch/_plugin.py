@@ -11,8 +11,9 @@ if TYPE_CHECKING:
     from typing import Any, Callable, Dict, List, Optional, Set, Tuple
     from ._manager import PluginManager
     from ._registry import HookRegistry
+    from ._source import PluginSource
 
-__all__ = ["PluginBase", "validate_plugin_class", "class_plugin_name"]
+__all__ = ["PluginBase", "validate_plugin_class", "class_plugin_name", "version_of"]
 
 DEFAULT_VERSION = "1.0.0"
 
@@ -279,3 +280,16 @@ def parse_dependencies(cls: type, name: str) -> List[Any]:
 # Each requirement string is parsed once per process (validation, resolution
 # and reload all ask again).  Requirement objects are never changed by us.
 _PARSED: Dict[str, Any] = {}
+
+
+def version_of(cls: type, source: PluginSource) -> str:
+    """The class's own version, or its distribution's when the class (and
+    its plugin bases) leave it unset."""
+    for klass in cls.__mro__:
+        if klass is PluginBase:
+            break
+        if "version" in vars(klass):
+            return str(vars(klass)["version"])
+    if source.kind == "distribution" and source.dist_version:
+        return source.dist_version
+    return str(getattr(cls, "version", "1.0.0"))

@@ -11,8 +11,9 @@ from __future__ import annotations
 from types import ModuleType
 
 from ._errors import DependencyError, NitroPluginError, PluginLoadError
-from ._manager import out_of_service, version_of
-from ._plugin import PluginBase, class_plugin_name, parse_dependencies, validate_plugin_class
+from ._plugin import (PluginBase, class_plugin_name, parse_dependencies, validate_plugin_class,
+                      version_of)
+from ._service import out_of_service
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -218,6 +219,7 @@ def reread_metadata(manager: "PluginManager", entry: "_Entry") -> Tuple[str, Opt
     distribution is refused (incompatible, say)."""
     import importlib
 
+    from ._discovery import metadata_verdict
     from ._distributions import _list_installed, _normalize
     from ._requirements import check_distributions
     from ._source import PluginSource
@@ -239,7 +241,7 @@ def reread_metadata(manager: "PluginManager", entry: "_Entry") -> Tuple[str, Opt
     entry.source = PluginSource("distribution", dist_name=item.dist_name,
                                 dist_version=item.dist_version, path=item.location,
                                 module=item.module, value=item.value)
-    entry.meta = manager._metadata_verdict(name, group, reports, item, entry.source)
+    entry.meta = metadata_verdict(manager, name, group, reports, item, entry.source)
     if entry.meta.blocked is not None:
         raise entry.meta.blocked
     importlib.invalidate_caches()  # pip may have added files the finders have not seen
@@ -271,13 +273,13 @@ def check_dependents_accept(manager: "PluginManager", name: str, version: Option
     from packaging.utils import canonicalize_name
     from packaging.version import InvalidVersion, Version
 
-    from ._manager import _dependency_version
+    from ._resolution import dependency_version, meta_requirements
 
-    version = _dependency_version(manager._entries[name])
+    version = dependency_version(manager._entries[name])
     wanted = canonicalize_name(name)
     for other in manager._dependents(name):
         other_entry = manager._entries[other]
-        for req in manager._meta_requirements(other_entry) + parse_dependencies(
+        for req in meta_requirements(other_entry) + parse_dependencies(
                 manager._class_of(other_entry), other):
             if canonicalize_name(req.name) != wanted or not req.specifier:
                 continue
