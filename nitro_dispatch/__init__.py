@@ -14,7 +14,8 @@ from ._hooks import HookRecord, hook
 from ._manager import DEFAULT_GROUP, PluginManager
 from ._phases import PHASES
 from ._plugin import PluginBase
-from ._registry import HookRegistry, HookTrace
+from ._plan import HookTrace
+from ._registry import HookRegistry
 from ._source import PluginProblem, PluginSource
 
 TYPE_CHECKING = False

@@ -19,7 +19,8 @@ from ._log import configure_level, get_logger
 from ._plugin import PluginBase, class_plugin_name, validate_plugin_class, version_of
 from ._events import EventSpec
 from ._hooks import HookRecord
-from ._registry import ERROR_EVENT, HookRegistry, HookTrace
+from ._plan import HookTrace
+from ._registry import ERROR_EVENT, HookRegistry
 from ._source import PluginProblem, PluginSource
 
 TYPE_CHECKING = False  # typing costs more to import than all of nitro_dispatch

@@ -23,7 +23,8 @@ if TYPE_CHECKING:
     from typing import Any, Callable, Dict, Generator, List, Optional, Tuple
 
     from ._hooks import HookRecord
-    from ._registry import HookRegistry, Plan
+    from ._plan import Plan
+    from ._registry import HookRegistry
 
     Entered = List[Tuple[HookRecord, Generator[Any, Any, Any], float]]
 
@@ -36,7 +37,7 @@ def specialize(registry: "HookRegistry", plan: "Plan") -> "Plan":
     """Give ``plan`` a :class:`Special` runner when its event has a mode,
     history or wrappers; return plain chains unchanged.  Called when a plan
     is built, never per trigger."""
-    from ._registry import Plan, _fast_chain
+    from ._plan import Plan, _fast_chain
 
     table = registry._events
     spec = table.specs.get(plan.event) if table is not None else None

@@ -32,13 +32,14 @@ from __future__ import annotations
 import time
 from _thread import RLock
 
-from ._errors import HookError, HookTimeoutError, StopPropagation
+from ._errors import HookTimeoutError, StopPropagation
 from ._events import EventTable, admit_hook
 from ._events import replay as replay_history
 from ._modes import specialize
 from ._hooks import HookRecord, is_async_callable
 from ._log import get_logger
 from ._patterns import NameIndex, PatternIndex
+from ._plan import HookTrace, Plan, _Chain, _enabled, _fast_chain, _watched
 from ._validate import check_event, check_hook
 
 TYPE_CHECKING = False  # typing costs more to import than all of nitro_dispatch
@@ -61,84 +62,6 @@ _MAX_PLANS = 16384
 
 if TYPE_CHECKING:
     Step = Tuple[HookRecord, Any]
-
-
-class HookTrace:
-    """One traced hook run: ``outcome`` is "ok", "error", "timeout" or "stop"."""
-
-    __slots__ = ("event", "plugin", "priority", "elapsed", "outcome")
-
-    def __init__(self, event: str, plugin: Optional[str], priority: int, elapsed: float,
-                 outcome: str) -> None:
-        self.event = event
-        self.plugin = plugin
-        self.priority = priority
-        self.elapsed = elapsed
-        self.outcome = outcome
-
-    def __repr__(self) -> str:
-        return "HookTrace(%r, plugin=%r, priority=%r, elapsed=%.6f, outcome=%r)" % (
-            self.event, self.plugin, self.priority, self.elapsed, self.outcome)
-
-
-class _Chain(tuple):  # type: ignore[type-arg]
-    """The callables of a fast chain, with their records for error reports.
-
-    Iterating it is iterating a plain tuple; ``records[i]`` is the record of
-    the ``i``-th callable, and the callables are distinct objects, so a
-    failing callable finds its record by identity.
-    """
-
-    records: Tuple[HookRecord, ...]
-
-
-class Plan:
-    """An event's resolved chain, immutable once built.
-
-    ``all`` holds every matching hook, highest priority first, equal
-    priorities in registration order (exact and wildcard registrations
-    alike).  ``sync`` is the chain ``trigger`` runs: ``all`` without hooks of
-    disabled plugins and without async hooks.  ``live`` is the chain
-    ``trigger_async`` runs.  ``fast``/``afast`` are set when the plain loops
-    may run the chain.  ``special`` runs events that are not plain chains
-    (a mode, history or wrappers; see :mod:`._modes`); it is ``None`` for
-    plain chains.
-    """
-
-    __slots__ = ("event", "all", "sync", "live", "fast", "afast", "special")
-
-    def __init__(self, event: str, all_records: List[HookRecord], sync: List[HookRecord],
-                 live: List[HookRecord], fast: Optional[_Chain],
-                 afast: Optional[_Chain]) -> None:
-        self.event = event
-        self.all = tuple(all_records)
-        self.sync = tuple(sync)
-        self.live = tuple(live)
-        self.fast = fast
-        self.afast = afast
-        self.special: Any = None
-
-
-def _enabled(plugin: Any) -> bool:
-    return plugin is None or getattr(plugin, "enabled", True) is not False
-
-
-def _watched(plugin: Any) -> bool:
-    """Plugins that tell registries when ``enabled`` changes (PluginBase does)."""
-    return plugin is None or hasattr(plugin, "_nitro_watch")
-
-
-def _fast_chain(records: List[HookRecord]) -> Optional[_Chain]:
-    for rec in records:
-        plugin = rec.plugin
-        if rec.timeout is not None or (plugin is not None
-                                       and not hasattr(plugin, "_nitro_watch")):
-            return None  # (not _watched(plugin), inlined: plan builds are frequent)
-    chain = _Chain([rec.callback for rec in records])
-    if len(set(map(id, chain))) != len(chain):
-        return None  # one callable twice: errors could not be attributed
-    chain.records = tuple(records)
-    return chain
 
 
 class HookRegistry:
@@ -659,77 +582,16 @@ class HookRegistry:
                            outcome)
 
     def _call_timed(self, rec: HookRecord, event: str, data: Any) -> Any:
-        from ._timeouts import get_pool
+        """Run a sync hook with a timeout on the shared pool (see _calls.py)."""
+        from ._calls import call_timed
 
-        timeout = rec.timeout
-        try:
-            job = get_pool().submit(rec.callback, data)
-        except HookTimeoutError as exc:
-            raise HookTimeoutError("%s for event %r not started: %s" % (rec.label, event, exc),
-                                   event, rec.plugin_name, timeout) from None
-        if job.done.acquire(True, timeout if timeout is not None else -1):
-            if job.error is not None:
-                raise job.error
-            return job.value
-        raise self._timeout_error(rec, event, sync=True)
+        return call_timed(rec, event, data)
 
     async def _call_async(self, rec: HookRecord, event: str, data: Any) -> Any:
-        """Call one hook of ``trigger_async``'s general runner.
+        """Call one hook of ``trigger_async``'s general runner (see _calls.py)."""
+        from ._calls import call_async
 
-        What the hook raises, when it could be mistaken on the way out (a
-        ``StopIteration`` leaving a coroutine becomes ``RuntimeError``; a
-        ``TimeoutError`` would look like our timeout), comes wrapped in
-        :class:`_Raised` for the driver to unwrap.
-        """
-        if rec.timeout is None:
-            if rec.is_async:
-                return await rec.callback(data)
-            try:
-                return rec.callback(data)
-            except StopIteration as exc:
-                raise _Raised(exc) from None
-        import asyncio
-
-        if rec.is_async:
-            try:
-                return await asyncio.wait_for(_own_errors(rec.callback(data)), rec.timeout)
-            except asyncio.TimeoutError:
-                raise self._timeout_error(rec, event, sync=False) from None
-        # A sync hook with a timeout: run it on the shared pool, await its end.
-        from ._timeouts import Job, get_pool
-
-        loop = asyncio.get_running_loop()
-        future = loop.create_future()
-
-        def settle(job: Job) -> None:
-            def apply() -> None:
-                if not future.done():  # the job itself: a future refuses StopIteration
-                    future.set_result(job)
-            try:
-                loop.call_soon_threadsafe(apply)
-            except RuntimeError:  # the loop closed while the hook ran
-                pass
-
-        try:
-            get_pool().submit(rec.callback, data, settle)
-        except HookTimeoutError as exc:
-            raise HookTimeoutError("%s for event %r not started: %s" % (rec.label, event, exc),
-                                   event, rec.plugin_name, rec.timeout) from None
-        try:
-            job = await asyncio.wait_for(future, rec.timeout)
-        except asyncio.TimeoutError:
-            raise self._timeout_error(rec, event, sync=True) from None
-        if job.error is not None:
-            raise _Raised(job.error)
-        return job.value
-
-    @staticmethod
-    def _timeout_error(rec: HookRecord, event: str, sync: bool) -> HookTimeoutError:
-        note = " (its thread cannot be stopped and runs on in the background)" if sync \
-            else " (cancelled)"
-        return HookTimeoutError("%s timed out after %ss on event %r%s"
-                                % (rec.label, rec.timeout, event, note),
-                                event, rec.plugin_name, rec.timeout)
+        return await call_async(rec, event, data)
 
     # -- errors ---------------------------------------------------------
 
@@ -742,49 +604,16 @@ class HookRegistry:
 
     def _hook_failed(self, event: str, rec: HookRecord, exc: Exception,
                      errors: Optional[List[Dict[str, Any]]]) -> bool:
-        """Tell the plugin and ``nitro.plugin.error``, then apply the strategy:
-        raise (``fail_fast``), collect, or log.  Returns False."""
-        self._notify_error(event, rec, exc)
-        strategy = self._strategy
-        if strategy == "fail_fast":
-            raise HookError("%s failed on event %r: %s: %s"
-                            % (rec.label, event, type(exc).__name__, exc),
-                            event, rec.plugin_name) from exc
-        if errors is not None or strategy == "collect_all":
-            if errors is not None:
-                errors.append({"plugin": rec.plugin_name, "error": exc, "event": event})
-            logger.debug("collected error of %s on event %r: %r", rec.label, event, exc)
-        else:
-            logger.error("%s failed on event %r: %s: %s", rec.label, event,
-                         type(exc).__name__, exc, exc_info=exc)
-        return False
+        """Tell the plugin and ``nitro.plugin.error``, then apply the strategy
+        (see _failures.py).  Returns False."""
+        from ._failures import hook_failed
+
+        return hook_failed(self, event, rec, exc, errors)
 
     def _notify_error(self, event: str, rec: HookRecord, exc: Exception) -> None:
-        """Call ``on_error`` and fire ``nitro.plugin.error``; anything raised
-        there is logged only, and errors inside never start another round."""
-        in_error = self._in_error_var
-        if in_error is None:
-            import contextvars
-            in_error = self._in_error_var = contextvars.ContextVar(
-                "nitro_dispatch_in_error_%d" % id(self), default=False)
-        if in_error.get():
-            logger.error("%s failed on event %r while handling another error: %s: %s",
-                         rec.label, event, type(exc).__name__, exc)
-            return
-        token = in_error.set(True)
-        try:
-            on_error = getattr(rec.plugin, "on_error", None) if rec.plugin is not None else None
-            if on_error is not None:
-                try:
-                    on_error(exc)
-                except Exception as inner:
-                    logger.error("on_error of %s raised %s: %s", rec.label,
-                                 type(inner).__name__, inner, exc_info=inner)
-            payload = {"plugin_name": rec.plugin_name, "plugin": rec.plugin, "error": exc,
-                       "event": event, "phase": "hook"}
-            self.emit_safely(ERROR_EVENT, payload)
-        finally:
-            in_error.reset(token)
+        from ._failures import notify_error
+
+        notify_error(self, event, rec, exc)
 
     def emit_safely(self, event: str, data: Any) -> Any:
         """Run the sync chain of ``event`` with every error logged and none
@@ -807,18 +636,9 @@ class HookRegistry:
         return data
 
     def _store_errors(self, errors: List[Dict[str, Any]]) -> None:
-        var = self._errors_var
-        if var is None:
-            import contextvars
-            with self._lock:
-                var = self._errors_var
-                if var is None:
-                    var = self._errors_var = contextvars.ContextVar(
-                        "nitro_dispatch_errors_%d" % id(self))
-        var.set(errors)
-        if errors:
-            logger.warning("event %r: %d hook error(s) collected", errors[0]["event"],
-                           len(errors))
+        from ._failures import store_errors
+
+        store_errors(self, errors)
 
 
 class _Raised(Exception):
@@ -827,17 +647,6 @@ class _Raised(Exception):
     def __init__(self, error: BaseException) -> None:
         super().__init__(error)
         self.error = error
-
-
-async def _own_errors(awaitable: Any) -> Any:
-    """Await a hook's coroutine under ``wait_for``: a ``TimeoutError`` the
-    hook raises itself comes out wrapped, so only ours reads as a timeout."""
-    import asyncio
-
-    try:
-        return await awaitable
-    except asyncio.TimeoutError as exc:
-        raise _Raised(exc) from None
 
 
 # Sort keys that run in C without importing operator (import time counts):

@@ -1,0 +1,107 @@
+"""How the general runners call one hook: a sync hook with a timeout on the
+shared worker pool, and any hook under ``trigger_async`` (with ``asyncio``'s
+timeout for async hooks).  Imported on first use, with the pool.
+
+A hook's own errors must never pass for ours: a ``StopIteration`` leaving a
+coroutine would become ``RuntimeError``, and a ``TimeoutError`` the hook
+raises would look like the timeout; both come out wrapped in
+:class:`~._registry._Raised` for the driver to unwrap.
+"""
+
+from __future__ import annotations
+
+from ._errors import HookTimeoutError
+from ._hooks import HookRecord
+from ._registry import _Raised
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+__all__ = ["call_timed", "call_async", "timeout_error"]
+
+
+def call_timed(rec: HookRecord, event: str, data: Any) -> Any:
+    from ._timeouts import get_pool
+
+    timeout = rec.timeout
+    try:
+        job = get_pool().submit(rec.callback, data)
+    except HookTimeoutError as exc:
+        raise HookTimeoutError("%s for event %r not started: %s" % (rec.label, event, exc),
+                               event, rec.plugin_name, timeout) from None
+    if job.done.acquire(True, timeout if timeout is not None else -1):
+        if job.error is not None:
+            raise job.error
+        return job.value
+    raise timeout_error(rec, event, sync=True)
+
+
+async def call_async(rec: HookRecord, event: str, data: Any) -> Any:
+    """Call one hook of ``trigger_async``'s general runner.
+
+    What the hook raises, when it could be mistaken on the way out (a
+    ``StopIteration`` leaving a coroutine becomes ``RuntimeError``; a
+    ``TimeoutError`` would look like our timeout), comes wrapped in
+    :class:`_Raised` for the driver to unwrap.
+    """
+    if rec.timeout is None:
+        if rec.is_async:
+            return await rec.callback(data)
+        try:
+            return rec.callback(data)
+        except StopIteration as exc:
+            raise _Raised(exc) from None
+    import asyncio
+
+    if rec.is_async:
+        try:
+            return await asyncio.wait_for(_own_errors(rec.callback(data)), rec.timeout)
+        except asyncio.TimeoutError:
+            raise timeout_error(rec, event, sync=False) from None
+    # A sync hook with a timeout: run it on the shared pool, await its end.
+    from ._timeouts import Job, get_pool
+
+    loop = asyncio.get_running_loop()
+    future = loop.create_future()
+
+    def settle(job: Job) -> None:
+        def apply() -> None:
+            if not future.done():  # the job itself: a future refuses StopIteration
+                future.set_result(job)
+        try:
+            loop.call_soon_threadsafe(apply)
+        except RuntimeError:  # the loop closed while the hook ran
+            pass
+
+    try:
+        get_pool().submit(rec.callback, data, settle)
+    except HookTimeoutError as exc:
+        raise HookTimeoutError("%s for event %r not started: %s" % (rec.label, event, exc),
+                               event, rec.plugin_name, rec.timeout) from None
+    try:
+        job = await asyncio.wait_for(future, rec.timeout)
+    except asyncio.TimeoutError:
+        raise timeout_error(rec, event, sync=True) from None
+    if job.error is not None:
+        raise _Raised(job.error)
+    return job.value
+
+
+def timeout_error(rec: HookRecord, event: str, sync: bool) -> HookTimeoutError:
+    note = " (its thread cannot be stopped and runs on in the background)" if sync \
+        else " (cancelled)"
+    return HookTimeoutError("%s timed out after %ss on event %r%s"
+                            % (rec.label, rec.timeout, event, note),
+                            event, rec.plugin_name, rec.timeout)
+
+
+async def _own_errors(awaitable: Any) -> Any:
+    """Await a hook's coroutine under ``wait_for``: a ``TimeoutError`` the
+    hook raises itself comes out wrapped, so only ours reads as a timeout."""
+    import asyncio
+
+    try:
+        return await awaitable
+    except asyncio.TimeoutError as exc:
+        raise _Raised(exc) from None
