@@ -1,6 +1,6 @@
 """tox's in-tree plugin for this project (tox 4 loads ``toxfile.py`` by itself).
 
-``python -m pip install tox && python -m tox`` is the whole test command.
+``python -m pip install tox && python -m tox -p auto`` is the whole test command.
 It runs the suite on every CPython 3.9 to 3.13 it can find, plus flake8 and
 mypy, and this plugin does two things for it:
 
@@ -138,16 +138,43 @@ def tox_before_run_commands(tox_env: Any) -> None:
         _ran[name] = "(interpreter details unavailable: %s)" % (exc,)
 
 
+_COUNT = re.compile(r"(\d+) (passed|failed|errors?|skipped)\b")
+_CLOSING = re.compile(r"\bin \d+(\.\d+)?s\b")  # "... in 130.10s", pytest's last line
+_counts: Dict[str, Dict[str, int]] = {}  # env -> pytest's closing counts
+
+
+def pytest_counts(output: str) -> Optional[Dict[str, int]]:
+    """The counts of pytest's closing line (``== 1070 passed, 2 skipped in
+    130.1s ==``) in ``output``, or None when there is none."""
+    for line in reversed(output.splitlines()):
+        if _CLOSING.search(line) and _COUNT.search(line):
+            counts = {"passed": 0, "failed": 0, "skipped": 0, "error": 0}
+            for number, word in _COUNT.findall(line):
+                counts["error" if word.startswith("error") else word] += int(number)
+            return counts
+    return None
+
+
 @impl
 def tox_after_run_commands(tox_env: Any, exit_code: int, outcomes: Any) -> None:
     if _ENV.match(tox_env.name):
         _results[tox_env.name] = exit_code
+        try:
+            output = "".join(getattr(o, "out", "") or "" for o in outcomes)
+            counts = pytest_counts(output)
+            if counts is not None:
+                _counts[tox_env.name] = counts
+        except Exception:  # a report must never break the run
+            pass
 
 
 def summary(names: List[str], ran_on: Dict[str, str], results: Dict[str, int],
-            root: Optional[Path]) -> List[str]:
+            root: Optional[Path], counts: Optional[Dict[str, Dict[str, int]]] = None
+            ) -> List[str]:
     """The lines printed after tox's report, for the python environments
-    ``names``: those in ``ran_on`` ran (``results``: their exit codes)."""
+    ``names``: those in ``ran_on`` ran (``results``: their exit codes;
+    ``counts``: pytest's closing counts, which end the report as one line
+    "tests: N passed, N failed" over every interpreter)."""
     lines = ["", "interpreters (supported: %s):" % ", ".join("%d.%d" % v for v in SUPPORTED)]
     ran, missing = [], []
     for name in names:
@@ -155,6 +182,10 @@ def summary(names: List[str], ran_on: Dict[str, str], results: Dict[str, int],
         label = "3.%d" % minor
         if name in ran_on:
             outcome = "passed" if results.get(name) == 0 else "FAILED"
+            tests = counts.get(name) if counts else None
+            if tests is not None:
+                outcome += " (%d tests passed, %d failed)" % (tests["passed"],
+                                                              tests["failed"] + tests["error"])
             lines.append("  %-6s ran     %s: %s" % (name, ran_on[name], outcome))
             ran.append(label)
         elif (3, minor) not in SUPPORTED:
@@ -170,13 +201,20 @@ def summary(names: List[str], ran_on: Dict[str, str], results: Dict[str, int],
             missing.append(label)
     lines.append("ran on Python %s; missing: %s" % (", ".join(ran) or "none",
                                                     ", ".join(missing) or "none"))
+    if counts:
+        kinds = ("passed", "failed", "error", "skipped")
+        total = {k: sum(c[k] for c in counts.values()) for k in kinds}
+        line = "tests: %d passed, %d failed" % (total["passed"], total["failed"] + total["error"])
+        if total["skipped"]:
+            line += ", %d skipped" % (total["skipped"],)
+        lines.append(line)
     return lines
 
 
 def _print_summary() -> None:
     names = selected()
     if names:  # a run that selected interpreters (not `tox -e flake8`, not `tox list`)
-        sys.stdout.write("\n".join(summary(names, _ran, _results, _ROOT)) + "\n")
+        sys.stdout.write("\n".join(summary(names, _ran, _results, _ROOT, _counts)) + "\n")
         sys.stdout.flush()
 
 

@@ -49,11 +49,11 @@ def test_readme_python_blocks_run_in_order(tmp_path: Path) -> None:
 def test_readme_opens_with_the_two_commands() -> None:
     lines = (REPO / "README.md").read_text(encoding="utf-8").splitlines()
     start = lines.index("```sh")
-    assert lines[start + 1:start + 4] == ["python examples/demo.py",
-                                          "python -m pip install tox && python -m tox", "```"]
+    assert lines[start + 1:start + 4] == [
+        "python examples/demo.py", "python -m pip install tox && python -m tox -p auto", "```"]
     ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
-    assert "python -m pip install --quiet --disable-pip-version-check tox && python -m tox" \
-        in ci
+    assert ("python -m pip install --quiet --disable-pip-version-check tox "
+            "&& python -m tox -p auto") in ci
 
 
 def test_demo_installs_the_samples_and_runs_the_application() -> None:

@@ -108,3 +108,16 @@ def test_imported_outside_a_tox_run_it_changes_nothing(tmp_path: Path) -> None:
                           timeout=60, cwd=str(tmp_path))
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == ""
+
+
+def test_pytest_counts_are_read_from_the_closing_line_and_summed(toxfile: ModuleType) -> None:
+    out = ("tests/test_a.py ....\n"
+           "=========== 1068 passed, 2 skipped, 1 error in 130.10s (0:02:10) ===========\n")
+    assert toxfile.pytest_counts(out) == {"passed": 1068, "failed": 0, "skipped": 2, "error": 1}
+    assert toxfile.pytest_counts("no pytest here\n") is None
+    counts = {"py39": {"passed": 10, "failed": 1, "skipped": 0, "error": 0},
+              "py311": {"passed": 12, "failed": 0, "skipped": 3, "error": 1}}
+    ran = {"py39": "CPython 3.9.18", "py311": "CPython 3.11.7"}
+    lines = toxfile.summary(["py39", "py311"], ran, {"py39": 1, "py311": 1}, None, counts)
+    assert "  py39   ran     CPython 3.9.18: FAILED (10 tests passed, 1 failed)" in lines
+    assert lines[-1] == "tests: 22 passed, 2 failed, 3 skipped"
