@@ -90,8 +90,10 @@ def metadata_verdict(manager: "PluginManager", name: str, group: str, reports: D
 
 def admits(manager: "PluginManager", name: str) -> bool:
     """Allowed and not blocked; list names compare canonically."""
-    canon = _canonical(name)
     block_list, allow_list = manager.block_list, manager.allow_list
+    if allow_list is None and not block_list:
+        return True  # no lists: the common case costs nothing
+    canon = _canonical(name)
     if name in block_list or any(_canonical(b) == canon for b in block_list):
         return False
     return allow_list is None or name in allow_list or \

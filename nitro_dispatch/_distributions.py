@@ -80,6 +80,7 @@ import time
 
 from . import _cache  # the listing always needs it: imported with this module
 from ._log import get_logger
+from ._source import canonical_name
 
 TYPE_CHECKING = False  # typing costs more to import than a cached listing
 if TYPE_CHECKING:
@@ -509,12 +510,7 @@ def _read_headers(path: str) -> Tuple[Optional[str], Optional[str], List[str]]:
     return name, version, requires
 
 
-def _normalize(name: str) -> str:
-    """importlib.metadata's normalized distribution name (PEP 503, with "_")."""
-    out = name.lower().replace("-", "_").replace(".", "_")
-    while "__" in out:
-        out = out.replace("__", "_")
-    return out
+_normalize = canonical_name  # importlib.metadata's normalized name (PEP 503, with "_")
 
 
 # -- the cache --------------------------------------------------------------

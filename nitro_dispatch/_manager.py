@@ -21,7 +21,7 @@ from ._events import EventSpec
 from ._hooks import HookRecord
 from ._plan import HookTrace
 from ._registry import ERROR_EVENT, HookRegistry
-from ._source import PluginProblem, PluginSource
+from ._source import PluginProblem, PluginSource, canonical_name
 
 TYPE_CHECKING = False  # typing costs more to import than all of nitro_dispatch
 if TYPE_CHECKING:
@@ -168,7 +168,7 @@ class PluginManager:
             entry.validate = bool(validate)
             self._entries[name] = entry
             self._canonical[_canonical(name)] = name
-        logger.info("registered plugin %r %s from %s", name, entry.version, source.describe())
+        logger.info("registered plugin %r %s from %s", name, entry.version, source)
         self._emit(self.EVENT_PLUGIN_REGISTERED, {"plugin_name": name,
                                                   "plugin_class": plugin_class,
                                                   "source": source})
@@ -186,7 +186,7 @@ class PluginManager:
             self._check_canonical(name, source)
             self._entries[name] = _Entry(name, None, loader, source)
             self._canonical[_canonical(name)] = name
-        logger.info("registered plugin %r from %s (not imported yet)", name, source.describe())
+        logger.info("registered plugin %r from %s (not imported yet)", name, source)
         self._emit(self.EVENT_PLUGIN_REGISTERED, {"plugin_name": name, "plugin_class": None,
                                                   "source": source})
         return name
@@ -612,8 +612,4 @@ class PluginManager:
         return self.hooks.get_last_errors()
 
 
-def _canonical(name: str) -> str:
-    """A plugin or distribution name as compared (PEP 503, cheaply)."""
-    from ._distributions import _normalize
-
-    return _normalize(name)
+_canonical = canonical_name  # a plugin or distribution name as compared (PEP 503)

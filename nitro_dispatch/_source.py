@@ -38,6 +38,8 @@ class PluginSource:
             return "file %s" % (self.path,)
         return "class %s" % (self.value or self.module or "?",)
 
+    __str__ = describe  # so log calls can pass the source, formatted only when emitted
+
     def as_dict(self) -> Dict[str, Any]:
         return {slot: getattr(self, slot) for slot in self.__slots__}
 
@@ -80,3 +82,20 @@ class PluginProblem:
     def __repr__(self) -> str:
         more = ", count=%d" % (self.count,) if self.count != 1 else ""
         return "PluginProblem(%r, %r, %r%s)" % (self.plugin, self.phase, self.message, more)
+
+
+_CANONICAL: Dict[str, str] = {}  # names seen, canonicalized (a few per plugin)
+
+
+def canonical_name(name: str) -> str:
+    """A plugin or distribution name as compared: importlib.metadata's
+    normalized form (PEP 503, with "_"), so ``Foo_Bar`` and ``foo-bar``
+    are one name.  Memoized: registration asks for each name several times."""
+    out = _CANONICAL.get(name)
+    if out is None:
+        out = name.lower().replace("-", "_").replace(".", "_")
+        while "__" in out:
+            out = out.replace("__", "_")
+        if len(_CANONICAL) < 100_000:
+            _CANONICAL[name] = out
+    return out
