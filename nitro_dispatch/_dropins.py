@@ -38,7 +38,7 @@ from ._errors import PluginDiscoveryError
 
 TYPE_CHECKING = False  # typing costs more to import than all of nitro_dispatch
 if TYPE_CHECKING:
-    from typing import Any, Dict, List, Optional, Set, Tuple
+    from typing import Any, Dict, Iterable, List, Optional, Set, Tuple
 
 __all__ = ["find_plugin_files", "import_dropin", "fresh_module", "install_module", "plugin_classes"]
 
@@ -53,8 +53,6 @@ def find_plugin_files(directory: str, pattern: str, recursive: bool) -> Tuple[st
         raise PluginDiscoveryError("plugin directory %s does not exist" % (path,))
     if not os.path.isdir(path):
         raise PluginDiscoveryError("plugin directory %s is not a directory" % (path,))
-    from fnmatch import filter as fnfilter
-
     # os.scandir, not os.walk: its entries know which files are symbolic
     # links without a system call per file.  Same walk as os.walk (top-down,
     # subdirectories sorted, linked directories not entered).
@@ -69,7 +67,7 @@ def find_plugin_files(directory: str, pattern: str, recursive: bool) -> Tuple[st
         except OSError:
             continue
         prefix = os.path.join(root, "")
-        for name in sorted(fnfilter(entries, pattern)):
+        for name in sorted(_matching(entries, pattern)):
             entry = entries[name]
             if name.endswith(".py") and not entry.is_dir():
                 found.append(prefix + name)
@@ -80,6 +78,18 @@ def find_plugin_files(directory: str, pattern: str, recursive: bool) -> Tuple[st
                              if e.is_dir(follow_symlinks=False)
                              and not e.name.startswith((".", "__pycache__"))), reverse=True))
     return path, _real_paths(found) if linked else found
+
+
+def _matching(names: Iterable[str], pattern: str) -> List[str]:
+    """``fnmatch.filter(names, pattern)``; the usual ``*suffix`` pattern
+    (``*_plugin.py``) is a plain suffix test, with no regex to compile."""
+    tail = pattern[1:]
+    if pattern.startswith("*") and not any(c in tail for c in "*?[") and \
+            os.path.normcase("A") == "A":  # case-sensitive file names, as fnmatch sees them
+        return [name for name in names if name.endswith(tail)]
+    from fnmatch import filter as fnfilter
+
+    return fnfilter(names, pattern)
 
 
 def _real_paths(files: List[str]) -> List[str]:

@@ -75,3 +75,14 @@ def test_bytecode_is_written_reused_and_bypassed_by_reload(tmp_path: Path) -> No
     # A real edit (new size or time) invalidates the cached code.
     plugin.write_text(SOURCE % "newer", encoding="utf-8")
     assert run(tmp_path, "none") == ["x-newer", None]
+
+
+def test_file_pattern_matching_agrees_with_fnmatch() -> None:
+    import fnmatch
+
+    from nitro_dispatch._dropins import _matching
+
+    names = ["a_plugin.py", "b_plugin.pyc", "_plugin.py", "A_PLUGIN.PY", "x.py", "plugin.py",
+             "c_plugin.py.bak", "[x]_plugin.py", "ab.py", "b.py"]
+    for pattern in ["*_plugin.py", "*.py", "*", "*[ab].py", "a*", "?.py", "*_plugin.py*", ""]:
+        assert _matching(names, pattern) == fnmatch.filter(names, pattern), pattern
