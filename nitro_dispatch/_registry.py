@@ -105,7 +105,7 @@ class HookRegistry:
     def register(self, event_name: str, callback: Callable[..., Any], plugin: Any = None,
                  priority: int = 50, timeout: Optional[float] = None, *,
                  async_hook: bool = False, wrapper: bool = False,
-                 replay: bool = True) -> HookRecord:
+                 replay: bool = True, checked: bool = False) -> HookRecord:
         """Subscribe ``callback`` to ``event_name`` (an event, or a pattern in
         which ``*`` matches any run of characters, dots included).
 
@@ -118,6 +118,9 @@ class HookRegistry:
         callable must accept the data as one positional argument
         (:class:`ValidationError` otherwise).  A hook of a historic event is
         called at once with the remembered data, unless ``replay=False``.
+        ``checked=True`` skips the signature and conformance checks when the
+        caller has made them already (a plugin's load checks all its hooks
+        before registering any).
         Returns the new :class:`HookRecord`.  Bad input (a non-``str`` or
         empty name, a timeout that is not a finite number in ``(0,
         TIMEOUT_MAX]``, an async handler for a ``nitro.*`` lifecycle event)
@@ -125,7 +128,8 @@ class HookRegistry:
         """
         is_async = async_hook or is_async_callable(callback)
         check_hook(event_name, callback, priority, timeout, is_async)
-        admit_hook(self, event_name, callback, plugin, wrapper, timeout, is_async)
+        if not checked:  # ``checked``: the caller ran admit_hook already (a plugin's load)
+            admit_hook(self, event_name, callback, plugin, wrapper, timeout, is_async)
         with self._lock:
             self._seq += 1
             rec = HookRecord(event_name, callback, plugin, priority, timeout, is_async,
@@ -168,7 +172,8 @@ class HookRegistry:
 
     def replace_plugin(self, old: Any, new: Any,
                        hooks: Iterable[Tuple[str, Callable[..., Any], int, Optional[float],
-                                             bool, bool]]) -> List[HookRecord]:
+                                             bool, bool]], checked: bool = False
+                       ) -> List[HookRecord]:
         """Remove every hook of ``old`` and register ``hooks`` (``(event,
         callback, priority, timeout, async_hook, wrapper)``) owned by ``new``,
         in one step: a trigger sees ``old``'s hooks or ``new``'s, never neither,
@@ -191,7 +196,7 @@ class HookRegistry:
                 for event, callback, priority, timeout, async_hook, wrapper in hooks:
                     rec = self.register(event, callback, plugin=new, priority=priority,
                                         timeout=timeout, async_hook=async_hook,
-                                        wrapper=wrapper, replay=False)
+                                        wrapper=wrapper, replay=False, checked=checked)
                     seq = places.pop((event, getattr(callback, "__name__", None)), None)
                     if seq is not None:
                         rec.seq = seq

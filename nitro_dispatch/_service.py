@@ -68,11 +68,14 @@ def attach(manager: "PluginManager", entry: "_Entry", instance: PluginBase,
     try:
         admit_plugin_hooks(manager.hooks, instance)  # all checks first: all hooks or none
         hooks = _hook_rows(instance)
+        specs = len(type(instance).nitro_hook_specs())  # the rows admitted just now
         if replacing is None:
-            for event, callback, priority, timeout, async_hook, wrapper in hooks:
+            for index, (event, callback, priority, timeout, async_hook, wrapper) in \
+                    enumerate(hooks):
                 records.append(manager.hooks.register(
                     event, callback, plugin=instance, priority=priority, timeout=timeout,
-                    async_hook=async_hook, wrapper=wrapper, replay=False))
+                    async_hook=async_hook, wrapper=wrapper, replay=False,
+                    checked=index < specs))
         else:
             records = manager.hooks.replace_plugin(replacing, instance, hooks)
         instance.on_load()
