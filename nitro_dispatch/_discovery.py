@@ -130,7 +130,7 @@ def discover_dropins(manager: "PluginManager", directory: Any, pattern: str,
                 manager._report_taken(name, source, existing.source)
                 continue
             try:
-                names.append(manager.register(cls, source=source))
+                names.append(manager._register_class(cls, name, source))
             except NitroPluginError as exc:
                 manager._report(name, "discovery", "%s (in %s)" % (exc, path), source, exc)
     return names

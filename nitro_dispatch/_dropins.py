@@ -237,6 +237,7 @@ def _exec_fresh(name: str, path: str, package_dir: Optional[str] = None,
 def plugin_classes(module: ModuleType, base: type) -> List[type]:
     """Subclasses of ``base`` defined in ``module`` itself, in definition
     order."""
+    name = module.__name__
     return [value for value in vars(module).values()
-            if isinstance(value, type) and issubclass(value, base) and value is not base
-            and value.__module__ == module.__name__]
+            if isinstance(value, type) and value is not base and issubclass(value, base)
+            and value.__module__ == name]

@@ -147,12 +147,18 @@ class PluginManager:
             raise PluginRegistrationError("cannot register %r: not a subclass of PluginBase"
                                           % (plugin_class,))
         name = class_plugin_name(plugin_class)
-        if self.validate_metadata and validate:
-            validate_plugin_class(plugin_class, name)
         if source is None:
             source = PluginSource("class", module=plugin_class.__module__,
                                   value="%s:%s" % (plugin_class.__module__,
                                                    plugin_class.__qualname__))
+        return self._register_class(plugin_class, name, source, validate)
+
+    def _register_class(self, plugin_class: Type[PluginBase], name: str, source: PluginSource,
+                        validate: bool = True) -> str:
+        """:meth:`register` once ``plugin_class`` is known to be a plugin
+        class named ``name`` (discovery calls it directly)."""
+        if self.validate_metadata and validate:
+            validate_plugin_class(plugin_class, name)
         with self._lock:
             existing = self._entries.get(name)
             if existing is not None:

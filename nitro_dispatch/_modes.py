@@ -63,7 +63,7 @@ class Special:
     the tight ``collect``/``first`` loops when nothing else is needed."""
 
     __slots__ = ("registry", "event", "mode", "historic", "wrappers", "sync", "live", "fast",
-                 "skipped", "trigger")
+                 "skipped", "trigger", "fast_run")
 
     def __init__(self, registry: "HookRegistry", event: str, mode: str, historic: bool,
                  wrappers: Tuple[HookRecord, ...], sync: Tuple[HookRecord, ...],
@@ -78,46 +78,21 @@ class Special:
         self.fast = fast
         # Async hooks trigger() skips, each warned about once (as for chains).
         self.skipped = tuple(r for r in live if r.is_async)
+        # The tight loop for this mode, when the chain may run in one.
+        self.fast_run: Optional[Callable[[Any], Any]] = None
+        if fast is not None:
+            self.fast_run = _collect_runner(fast, self._fast_failed) if mode == "collect" else \
+                _first_runner(fast, self._fast_failed) if mode == "first" else self._chain_fast
         run: Callable[[Any], Any] = self._full
-        if not wrappers and not historic and fast is not None and not self.skipped:
-            if mode == "collect":
-                run = self._collect_fast
-            elif mode == "first":
-                run = self._first_fast
+        if not wrappers and not historic and self.fast_run is not None and not self.skipped \
+                and mode in ("collect", "first"):
+            run = self.fast_run
         self.trigger = run
 
+    def _fast_failed(self, fn: Any, exc: Exception) -> None:
+        self.registry._fast_failed(self.event, self.fast, fn, exc)
+
     # The tight loops: PERFORMANCE.md's "plain", per mode, plus StopPropagation.
-
-    def _collect_fast(self, data: Any) -> Any:
-        results = []
-        fns = self.fast
-        for fn in fns:
-            try:
-                result = fn(data)
-            except StopPropagation as stop:
-                if stop.has_result:
-                    results.append(stop.result)
-                return results
-            except Exception as exc:
-                self.registry._fast_failed(self.event, fns, fn, exc)
-                continue
-            if result is not None:
-                results.append(result)
-        return results
-
-    def _first_fast(self, data: Any) -> Any:
-        fns = self.fast
-        for fn in fns:
-            try:
-                result = fn(data)
-            except StopPropagation as stop:
-                return stop.result
-            except Exception as exc:
-                self.registry._fast_failed(self.event, fns, fn, exc)
-                continue
-            if result is not None:
-                return result
-        return None
 
     def _chain_fast(self, data: Any) -> Any:
         fns = self.fast
@@ -162,12 +137,8 @@ class Special:
         return await self._inner_async(data)
 
     def _inner_sync(self, data: Any) -> Any:
-        if self.fast is not None:
-            if self.mode == "collect":
-                return self._collect_fast(data)
-            if self.mode == "first":
-                return self._first_fast(data)
-            return self._chain_fast(data)
+        if self.fast_run is not None:
+            return self.fast_run(data)
         registry, event = self.registry, self.event
         steps = self._steps(self.sync, data)
         try:
@@ -401,3 +372,43 @@ def _remember(registry: "HookRegistry", event: str, data: Any) -> None:
     table = registry._events
     if table is not None:
         table.history.setdefault(event, []).append(data)
+
+
+# The tight collect/first loops (PERFORMANCE.md's "plain" per mode, plus
+# StopPropagation): closures over the chain, so a trigger reads no attribute.
+
+def _collect_runner(fns: Any, failed: Callable[[Any, Exception], None]
+                    ) -> Callable[[Any], Any]:
+    def collect(data: Any) -> Any:
+        results = []
+        for fn in fns:
+            try:
+                result = fn(data)
+            except StopPropagation as stop:
+                if stop.has_result:
+                    results.append(stop.result)
+                return results
+            except Exception as exc:
+                failed(fn, exc)
+                continue
+            if result is not None:
+                results.append(result)
+        return results
+    return collect
+
+
+def _first_runner(fns: Any, failed: Callable[[Any, Exception], None]
+                  ) -> Callable[[Any], Any]:
+    def first(data: Any) -> Any:
+        for fn in fns:
+            try:
+                result = fn(data)
+            except StopPropagation as stop:
+                return stop.result
+            except Exception as exc:
+                failed(fn, exc)
+                continue
+            if result is not None:
+                return result
+        return None
+    return first

@@ -91,6 +91,9 @@ class HookRegistry:
         # so a trigger in flight keeps its snapshot.
         self._plans: Dict[str, Plan] = {}
         self._fast: Dict[str, _Chain] = {}
+        # Events whose plan runs a collect/first tight loop: event -> that
+        # loop, kept and dropped with the plan like _fast.
+        self._runners: Dict[str, Callable[[Any], Any]] = {}
         self._cached = NameIndex()  # every key of _plans (and some old ones)
         self._strategy = "log_and_continue"
         self._tracing = False
@@ -296,20 +299,23 @@ class HookRegistry:
         # Caller holds the lock.  New dicts, so readers keep consistent ones.
         self._plans = {}
         self._fast = {}
+        self._runners = {}
         self._cached = NameIndex()
 
     def _drop_plans(self, name: str) -> None:
         """Drop the cached plans a change to ``name`` affects (lock held):
         the event's own plan, or for a pattern the plans of every cached
         event it matches."""
-        plans, fast = self._plans, self._fast
+        plans, fast, runners = self._plans, self._fast, self._runners
         if "*" not in name:
             plans.pop(name, None)
             fast.pop(name, None)
+            runners.pop(name, None)
             return
         for event in self._cached.matching(name):
             if plans.pop(event, None) is not None:
                 fast.pop(event, None)
+                runners.pop(event, None)
 
     def _plugin_state_changed(self, plugin: Any) -> None:
         """Called by a plugin whose ``enabled`` changed: drop the plans that
@@ -410,8 +416,12 @@ class HookRegistry:
                 oldest = next(iter(plans))  # evict one plan, the oldest
                 del plans[oldest]
                 self._fast.pop(oldest, None)
+                self._runners.pop(oldest, None)
             if self._events is not None or self._wrappers:
                 plan = specialize(self, plan)
+                special = plan.special
+                if special is not None and special.trigger is special.fast_run:
+                    self._runners[event] = special.trigger  # a collect/first tight loop
             plans[event] = plan
             cached = self._cached
             if event not in cached:
@@ -447,6 +457,9 @@ class HookRegistry:
         """
         fns = self._fast.get(event_name)
         if fns is None:
+            run = self._runners.get(event_name)
+            if run is not None:
+                return run(data)  # a collect or first event's tight loop
             plan = self._plans.get(event_name)
             if plan is not None and plan.special is not None:
                 return plan.special.trigger(data)  # a mode, history or wrappers
@@ -623,6 +636,8 @@ class HookRegistry:
     def emit_safely(self, event: str, data: Any) -> Any:
         """Run the sync chain of ``event`` with every error logged and none
         raised, whatever the strategy (used for lifecycle events)."""
+        if not self._exact and not self._patterns:
+            return data  # no hooks at all (discovery before any load): nothing to run
         for rec in self._plan(event).sync:
             if not _enabled(rec.plugin):
                 continue

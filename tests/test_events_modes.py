@@ -478,5 +478,6 @@ def test_declared_chains_keep_the_fast_loop_and_modes_get_their_own() -> None:
     assert registry._plans["chain.e"].special is None
     collect = registry._plans["collect.e"].special
     first = registry._plans["first.e"].special
-    assert collect.trigger == collect._collect_fast
-    assert first.trigger == first._first_fast
+    assert collect.trigger is collect.fast_run and collect.trigger.__name__ == "collect"
+    assert first.trigger is first.fast_run and first.trigger.__name__ == "first"
+    assert registry._runners == {"collect.e": collect.trigger, "first.e": first.trigger}
