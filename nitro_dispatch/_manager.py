@@ -363,7 +363,14 @@ class PluginManager:
 
         If the new source fails to import, no longer defines the plugin, or
         its ``on_load`` raises, the previous class and instance are back in
-        service and :class:`PluginLoadError` is raised with the cause.
+        service and :class:`PluginLoadError` is raised with the cause.  A
+        trigger running meanwhile runs the old hooks or the new ones, never
+        neither, never both.
+
+        An installed plugin's distribution is read again first (version,
+        entry point, location, requirements, as installed now).  A class
+        defined inside a function has no source to re-run: the plugin is
+        re-created from the same class.
         """
         from ._reload import reload_plugin
 

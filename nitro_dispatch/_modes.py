@@ -139,37 +139,14 @@ class Special:
     def _inner_sync(self, data: Any) -> Any:
         if self.fast_run is not None:
             return self.fast_run(data)
-        registry, event = self.registry, self.event
-        steps = self._steps(self.sync, data)
-        try:
-            rec, current = next(steps)
-            while True:
-                try:
-                    if rec.timeout is None:
-                        result = rec.callback(current)
-                    else:
-                        result = registry._call_timed(rec, event, current)
-                except BaseException as exc:
-                    rec, current = steps.throw(exc)
-                else:
-                    rec, current = steps.send(result)
-        except StopIteration as done:
-            return done.value
+        from ._registry import drive
+
+        return drive(self._steps(self.sync, data), self.registry, self.event)
 
     async def _inner_async(self, data: Any) -> Any:
-        registry, event = self.registry, self.event
-        steps = self._steps(self.live, data)
-        try:
-            rec, current = next(steps)
-            while True:
-                try:
-                    result = await registry._call_async(rec, event, current)
-                except BaseException as exc:
-                    rec, current = steps.throw(exc)
-                else:
-                    rec, current = steps.send(result)
-        except StopIteration as done:
-            return done.value
+        from ._registry import drive_async
+
+        return await drive_async(self._steps(self.live, data), self.registry, self.event)
 
     def _steps(self, records: Tuple[HookRecord, ...],
                data: Any) -> Generator[Tuple[HookRecord, Any], Any, Any]:

@@ -517,39 +517,12 @@ class HookRegistry:
         plan = self._plans.get(event) or self._build(event)
         if plan.special is not None:
             return plan.special.trigger(data)
-        steps = self._chain(plan.sync, event, data)
-        try:
-            rec, current = next(steps)
-            while True:
-                try:
-                    if rec.timeout is None:
-                        result = rec.callback(current)
-                    else:
-                        result = self._call_timed(rec, event, current)
-                except BaseException as exc:
-                    rec, current = steps.throw(exc)
-                else:
-                    rec, current = steps.send(result)
-        except StopIteration as done:
-            return done.value
+        return drive(self._chain(plan.sync, event, data), self, event)
 
     async def _trigger_general_async(self, plan: Plan, event: str, data: Any) -> Any:
         if plan.special is not None:
             return await plan.special.trigger_async(data)
-        steps = self._chain(plan.live, event, data)
-        try:
-            rec, current = next(steps)
-            while True:
-                try:
-                    result = await self._call_async(rec, event, current)
-                except _Raised as raised:  # the hook's own error, unwrapped
-                    rec, current = steps.throw(raised.error)
-                except BaseException as exc:
-                    rec, current = steps.throw(exc)
-                else:
-                    rec, current = steps.send(result)
-        except StopIteration as done:
-            return done.value
+        return await drive_async(self._chain(plan.live, event, data), self, event)
 
     def _chain(self, records: Tuple[HookRecord, ...], event: str,
                data: Any) -> Generator[Step, Any, Any]:
@@ -659,6 +632,45 @@ class HookRegistry:
         from ._failures import store_errors
 
         store_errors(self, errors)
+
+
+def drive(steps: Generator[Step, Any, Any], registry: HookRegistry, event: str) -> Any:
+    """Run a chain generator (:meth:`HookRegistry._chain`, or a mode's)
+    synchronously: call each hook it yields, send back the result or throw
+    in the exception; return what the generator returns."""
+    try:
+        rec, current = next(steps)
+        while True:
+            try:
+                if rec.timeout is None:
+                    result = rec.callback(current)
+                else:
+                    result = registry._call_timed(rec, event, current)
+            except BaseException as exc:
+                rec, current = steps.throw(exc)
+            else:
+                rec, current = steps.send(result)
+    except StopIteration as done:
+        return done.value
+
+
+async def drive_async(steps: Generator[Step, Any, Any], registry: HookRegistry,
+                      event: str) -> Any:
+    """:func:`drive` for ``trigger_async``: async hooks are awaited, and a
+    hook's own error comes back unwrapped (see :class:`_Raised`)."""
+    try:
+        rec, current = next(steps)
+        while True:
+            try:
+                result = await registry._call_async(rec, event, current)
+            except _Raised as raised:  # the hook's own error, unwrapped
+                rec, current = steps.throw(raised.error)
+            except BaseException as exc:
+                rec, current = steps.throw(exc)
+            else:
+                rec, current = steps.send(result)
+    except StopIteration as done:
+        return done.value
 
 
 class _Raised(Exception):

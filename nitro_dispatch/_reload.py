@@ -25,18 +25,7 @@ __all__ = ["reload_plugin"]
 
 
 def reload_plugin(manager: "PluginManager", name: str) -> PluginBase:
-    """Re-import the plugin's module from its source on disk and load
-    the new class in place of the old one.
-
-    Works for drop-ins, installed distributions and classes from any
-    importable module (not ``__main__``).  Only the module that defines
-    the class is re-executed; modules it imports are not.  The plugin's
-    enabled state is kept, and the loaded plugins that depend on it are
-    unloaded and loaded again, so none keeps the old instance.
-
-    If the new source fails to import, no longer defines the plugin, or
-    its ``on_load`` raises, the previous class and instance are back in
-    service and :class:`PluginLoadError` is raised with the cause.
+    """:meth:`PluginManager.reload` (its docstring says what a user sees).
 
     A class not reachable at module level by its qualified name (defined
     inside a function) has no source to re-run: the plugin is re-created

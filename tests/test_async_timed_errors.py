@@ -115,3 +115,27 @@ def test_timed_sync_hook_value_comes_back():
     reg.register("e", lambda d: None, timeout=LONG, priority=10)  # None keeps the data
     result, errors, _ = run_collect(reg, "e", 2)
     assert result == 6 and errors == []
+
+
+@pytest.mark.parametrize("mode", ["collect", "first"])
+def test_declared_modes_report_the_hooks_own_error_under_trigger_async(mode):
+    from nitro_dispatch import PluginManager
+
+    def failing(data):
+        raise StopIteration("own")
+
+    async def answer(data):
+        return data + 1
+
+    manager = PluginManager()
+    manager.declare_event("e", mode=mode)
+    manager.set_error_strategy("collect_all")
+    manager.register_hook("e", failing, priority=90, timeout=LONG)
+    manager.register_hook("e", answer, priority=10)
+
+    async def go():
+        return await manager.trigger_async("e", 1), manager.get_last_errors()
+
+    result, errors = asyncio.run(go())
+    assert result == ([2] if mode == "collect" else 2)
+    assert len(errors) == 1 and type(errors[0]["error"]) is StopIteration
