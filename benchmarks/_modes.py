@@ -16,9 +16,9 @@ import argparse
 import json
 import statistics
 import sys
-from typing import Any, Callable, Dict, List
+from typing import Any, Callable, List
 
-from _worker import Case, calibrate, make_identity, measure, payload, UNROLL
+from _worker import Case, alternate_rounds, calibrate, make_identity, payload
 
 EVENT = "bench.modes"
 HOOKS = 10
@@ -90,15 +90,7 @@ def main(argv: Any = None) -> int:
     for scenario in SCENARIOS:
         base, case = plain_case(scenario), ours_case(scenario)
         pairs[scenario] = (base, case, calibrate(base, target_ns), calibrate(case, target_ns))
-    samples: Dict[str, Dict[str, List[float]]] = {
-        s: {"plain": [], "fw": [], "ratio": []} for s in pairs}
-    for _round in range(args.rounds):
-        for scenario, (base, case, n_base, n_case) in pairs.items():
-            t_base = measure(base, n_base) / (n_base * UNROLL)
-            t_case = measure(case, n_case) / (n_case * UNROLL)
-            samples[scenario]["plain"].append(t_base)
-            samples[scenario]["fw"].append(t_case)
-            samples[scenario]["ratio"].append(t_case / t_base)
+    samples = alternate_rounds(pairs, args.rounds)
     result = {s: {"plain_ns": statistics.median(v["plain"]), "ns": statistics.median(v["fw"]),
                   "ratio": statistics.median(v["ratio"]), "ratio_min": min(v["ratio"]),
                   "ratio_max": max(v["ratio"]), "rounds": len(v["ratio"])}

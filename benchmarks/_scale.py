@@ -46,6 +46,8 @@ import types
 from time import process_time_ns as clock
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
+from _worker import plain_trigger_for
+
 GROUP = "nitro_dispatch.plugins"
 PLUGGY_GROUP = "bench_scale_pluggy"
 HERE = os.path.abspath(__file__)
@@ -193,21 +195,6 @@ def timed(fn: Callable[[], Any]) -> int:
         return clock() - t0
     finally:
         gc.enable()
-
-
-def plain_trigger_for(table: Dict[str, List[Callable[[Any], Any]]]) -> Callable[..., Any]:
-    """PERFORMANCE.md's plain loop, as run.py's S-scenarios define it."""
-    def plain_trigger(event: str, d: Any = None) -> Any:
-        fns = table[event]
-        for f in fns:
-            try:
-                r = f(d)
-            except Exception:
-                continue
-            if r is not None:
-                d = r
-        return d
-    return plain_trigger
 
 
 def sweep_plain(trigger: Callable[..., Any], events: List[str], d: Any) -> Callable[[], None]:

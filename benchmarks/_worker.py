@@ -187,41 +187,58 @@ def unrelated_patterns() -> List[str]:
 # ---------------------------------------------------------------------------
 # plain: the hand-written chain PERFORMANCE.md defines as the physical limit
 
+def plain_trigger_for(table: Dict[str, List[Callable[[Any], Any]]]) -> Callable[..., Any]:
+    """PERFORMANCE.md's plain loop over a prepared dict of lists."""
+    def plain_trigger(event: str, d: Any = None) -> Any:
+        fns = table[event]
+        for f in fns:
+            try:
+                r = f(d)
+            except Exception:
+                continue
+            if r is not None:
+                d = r
+        return d
+    return plain_trigger
+
+
+def alternate_rounds(pairs: Dict[str, Any], rounds: int) -> Dict[str, Dict[str, List[float]]]:
+    """Time plain and the framework alternately, round after round:
+    ``pairs`` maps a scenario to ``(plain case, case, plain count, count)``;
+    returns ns per trigger of each side and their ratio, per round."""
+    samples: Dict[str, Dict[str, List[float]]] = {
+        s: {"plain": [], "fw": [], "ratio": []} for s in pairs}
+    for _round in range(rounds):
+        for scenario, (base, case, n_base, n_case) in pairs.items():
+            t_base = measure(base, n_base) / (n_base * UNROLL)
+            t_case = measure(case, n_case) / (n_case * UNROLL)
+            samples[scenario]["plain"].append(t_base)
+            samples[scenario]["fw"].append(t_case)
+            samples[scenario]["ratio"].append(t_case / t_base)
+    return samples
+
+
 class Plain:
     name = "plain"
 
     def __init__(self) -> None:
         self._pool: Any = None
 
-    @staticmethod
-    def _sync_trigger(table: Dict[str, List[Callable[[Any], Any]]]) -> Callable[..., Any]:
-        def plain_trigger(event: str, d: Any = None) -> Any:
-            fns = table[event]
-            for f in fns:
-                try:
-                    r = f(d)
-                except Exception:
-                    continue
-                if r is not None:
-                    d = r
-            return d
-        return plain_trigger
-
     def case(self, scenario: str) -> Case:
         d = payload()
         if scenario.startswith("S1"):
             n = int(scenario.split("=")[1])
             table = {EVENT: [make_identity() for _ in range(n)]}
-            return Case("call2", self._sync_trigger(table), EVENT, d)
+            return Case("call2", plain_trigger_for(table), EVENT, d)
         if scenario in ("S2", "S6"):
             table = {e: [make_identity()] for e in unrelated_events()}
             table[EVENT] = [make_identity() for _ in range(10)]
             table[NO_HOOK_EVENT] = []
             event = EVENT if scenario == "S2" else NO_HOOK_EVENT
-            return Case("call2", self._sync_trigger(table), event, d)
+            return Case("call2", plain_trigger_for(table), event, d)
         if scenario == "S3":
             table = {WILDCARD_EVENT: [make_identity() for _ in range(10)]}
-            return Case("call2", self._sync_trigger(table), WILDCARD_EVENT, d)
+            return Case("call2", plain_trigger_for(table), WILDCARD_EVENT, d)
         if scenario == "S4":
             atable = {EVENT: [make_async_identity() for _ in range(10)]}
 
@@ -555,15 +572,7 @@ def run_dispatch(args: argparse.Namespace) -> Dict[str, Any]:
         pairs[scenario] = (base, case, calibrate(base, target_ns), calibrate(case, target_ns))
         print("  %s %s: calibrated" % (args.framework, scenario), file=sys.stderr)
 
-    samples: Dict[str, Dict[str, List[float]]] = {
-        s: {"plain": [], "fw": [], "ratio": []} for s in pairs}
-    for _round in range(args.rounds):
-        for scenario, (base, case, n_base, n_case) in pairs.items():
-            t_base = measure(base, n_base) / (n_base * UNROLL)
-            t_case = measure(case, n_case) / (n_case * UNROLL)
-            samples[scenario]["plain"].append(t_base)
-            samples[scenario]["fw"].append(t_case)
-            samples[scenario]["ratio"].append(t_case / t_base)
+    samples = alternate_rounds(pairs, args.rounds)
     for scenario, s in samples.items():
         entry: Dict[str, Any] = {
             "plain_ns": statistics.median(s["plain"]),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from pathlib import Path
 from typing import Iterator
 
 import pytest
@@ -43,3 +44,14 @@ def _forget_test_modules() -> Iterator[None]:
     for name in set(sys.modules) - before:
         if name.startswith(("nitro_dispatch_dropins.", "ndtest_")):
             del sys.modules[name]
+
+
+@pytest.fixture
+def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A listing cache of the test's own, and the cache on (modules that
+    want it for every test say ``pytestmark = pytest.mark.usefixtures
+    ("cache_dir")``)."""
+    directory = tmp_path / "cache"
+    monkeypatch.setenv("NITRO_DISPATCH_CACHE_DIR", str(directory))
+    monkeypatch.delenv("NITRO_DISPATCH_NO_CACHE", raising=False)
+    return directory

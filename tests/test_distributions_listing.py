@@ -23,14 +23,7 @@ from nitro_dispatch._distributions import (InstalledPlugin, list_installed_plugi
 from venv_support import plugin_venv_fixture  # noqa: F401  (provides plugin_venv)
 from venv_support import REPO_ROOT, Venv, make_plugin_project
 
-
-@pytest.fixture(autouse=True)
-def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Every test gets a cache of its own, and the cache on."""
-    directory = tmp_path / "cache"
-    monkeypatch.setenv("NITRO_DISPATCH_CACHE_DIR", str(directory))
-    monkeypatch.delenv("NITRO_DISPATCH_NO_CACHE", raising=False)
-    return directory
+pytestmark = pytest.mark.usefixtures("cache_dir")  # every test: a cache of its own
 
 
 @pytest.fixture

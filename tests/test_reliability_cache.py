@@ -21,16 +21,10 @@ import pytest
 from fixtures import GROUP, age_tree, make_plugin_dist
 from nitro_dispatch import _cache, list_installed_plugins
 
+pytestmark = pytest.mark.usefixtures("cache_dir")  # every test: a cache of its own
+
 REPO = Path(__file__).resolve().parent.parent
 POSIX_ONLY = pytest.mark.skipif(os.name != "posix", reason="POSIX owners and modes")
-
-
-@pytest.fixture(autouse=True)
-def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    directory = tmp_path / "cache"
-    monkeypatch.setenv("NITRO_DISPATCH_CACHE_DIR", str(directory))
-    monkeypatch.delenv("NITRO_DISPATCH_NO_CACHE", raising=False)
-    return directory
 
 
 @pytest.fixture
