@@ -21,6 +21,10 @@ if TYPE_CHECKING:
 
 __all__ = ["Event"]
 
+# What ``held`` is for events that are not historic: never changed (only
+# historic events hold hooks back), and no dict per event (memory counts).
+_NONE_HELD: "Dict[HookRecord, int]" = {}
+
 
 class Event:
     """One event name of a registry.
@@ -47,7 +51,7 @@ class Event:
         self.spec: Optional[EventSpec] = None
         self.origin: Any = None
         self.history: Optional[List[Any]] = None
-        self.held: Dict[HookRecord, int] = {}
+        self.held: Dict[HookRecord, int] = _NONE_HELD  # a dict of its own once historic
 
     @property
     def mode(self) -> str:
@@ -62,6 +66,7 @@ class Event:
         self.origin = origin
         if spec.historic and self.history is None:
             self.history = []
+            self.held = {}
 
     def drop_plan(self) -> None:
         self.fast = self.run = self.plan = None

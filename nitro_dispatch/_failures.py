@@ -31,10 +31,11 @@ __all__ = ["QUIET", "REPLAY", "ERROR_EVENT", "hook_failed", "store_errors", "las
 
 logger = get_logger("nitro_dispatch.registry")
 
-# Per thread or asyncio task: {weak reference to a RunContext: its last
-# collect_all errors}.  A new dict each time (contexts copy the binding, not
-# the dict); entries of dead registries are dropped then, so it stays bounded.
-_LAST_ERRORS: "ContextVar[Dict[Any, List[Dict[str, Any]]]]" = ContextVar(
+# Per thread or asyncio task: {weak reference to a RunContext: the token of
+# its last collect_all errors, which the RunContext keeps}.  A new dict each
+# time (contexts copy the binding, not the dict); entries of dead registries
+# are dropped then, so it stays bounded.
+_LAST_ERRORS: "ContextVar[Dict[Any, _Token]]" = ContextVar(
     "nitro_dispatch_last_errors")
 # The RunContexts handling a failure in this thread or task right now.
 _IN_ERROR: "ContextVar[Tuple[RunContext, ...]]" = ContextVar(
@@ -92,20 +93,27 @@ def _notify(ctx: "RunContext", event: str, rec: HookRecord, exc: Exception) -> N
         _IN_ERROR.reset(token)
 
 
+class _Token:
+    """Names one ``collect_all`` result in one thread or task."""
+
+    __slots__ = ("__weakref__",)
+
+
 def store_errors(ctx: "RunContext", errors: List[Dict[str, Any]]) -> None:
     """Keep ``errors`` as the caller's last ``collect_all`` errors of
-    ``ctx``'s registry.  The engine's own frames leave their tracebacks, so
-    the stored errors keep no registry alive."""
-    for item in errors:
-        error = item["error"]
-        tb = error.__traceback__
-        while tb is not None and tb.tb_frame.f_globals.get("__name__", "").startswith(
-                "nitro_dispatch."):
-            tb = tb.tb_next
-        error.__traceback__ = tb
+    ``ctx``'s registry: the registry keeps them (``ctx.errors``, by weak
+    token), the caller's context only the token, so neither the context nor
+    the errors' tracebacks keep a registry alive."""
     known = _LAST_ERRORS.get(None)
     fresh = {key: value for key, value in known.items() if key() is not None} if known else {}
-    fresh[ref(ctx)] = errors
+    token = fresh[ref(ctx)] = _Token()
+    with ctx.lock:
+        table = ctx.errors
+        if table is None:
+            from weakref import WeakKeyDictionary
+
+            table = ctx.errors = WeakKeyDictionary()
+        table[token] = errors
     _LAST_ERRORS.set(fresh)
     if errors:
         logger.warning("event %r: %d hook error(s) collected", errors[0]["event"],
@@ -114,6 +122,8 @@ def store_errors(ctx: "RunContext", errors: List[Dict[str, Any]]) -> None:
 
 def last_errors(ctx: "RunContext") -> List[Dict[str, Any]]:
     known = _LAST_ERRORS.get(None)
-    if not known:
+    token = known.get(ref(ctx)) if known else None
+    table = ctx.errors
+    if token is None or table is None:
         return []
-    return list(known.get(ref(ctx), ()))
+    return list(table.get(token, ()))

@@ -45,15 +45,17 @@ class RunContext:
     """What every run of one registry shares: the error strategy, the trace
     (a deque while tracing is on, else ``None``), and ``emit(event, data,
     skip)``, which fires a lifecycle event (``nitro.plugin.error``) without
-    the hook ``skip``.  Plans hold this, never the registry itself."""
+    the hook ``skip``.  ``errors`` keeps the last ``collect_all`` errors
+    per thread or task (see :mod:`._failures`)."""
 
-    __slots__ = ("strategy", "trace", "emit", "lock", "__weakref__")
+    __slots__ = ("strategy", "trace", "emit", "lock", "errors", "__weakref__")
 
     def __init__(self, emit: Callable[[str, Any, Optional[HookRecord]], Any], lock: Any) -> None:
         self.strategy = "log_and_continue"
         self.trace: Any = None
         self.emit = emit
         self.lock = lock
+        self.errors: Any = None
 
 
 class Chain(tuple):  # type: ignore[type-arg]

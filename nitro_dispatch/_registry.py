@@ -276,7 +276,8 @@ class HookRegistry:
             self._by_plugin.clear()
             for ev in self._events.values():
                 ev.hooks = []
-                ev.held.clear()
+                if ev.history is not None:
+                    ev.held.clear()
             self._invalidate()
 
     # -- filing (lock held) ----------------------------------------------

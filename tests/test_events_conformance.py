@@ -181,7 +181,10 @@ def star(*args: Any) -> Any:
                                       functools.partial(two_required, 1), dict.get.__get__({}),
                                       lambda data: data])
 def test_hooks_that_can_take_the_data_are_admitted(callback: Any) -> None:
-    HookRegistry().register("e", callback)
+    reg = HookRegistry()
+    assert reg.hook_findings("e", callback) == []
+    record = reg.register("e", callback)
+    assert reg.get_hooks("e") == [record] and record.callback is callback
 
 
 def test_a_callable_object_without_the_parameter_is_refused() -> None:
