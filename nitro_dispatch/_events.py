@@ -36,7 +36,6 @@ TYPE_CHECKING = False  # typing costs more to import than all of nitro_dispatch
 if TYPE_CHECKING:
     from typing import Any, Callable, Dict, Iterable, List, Optional, TypeVar
 
-    from ._manager import PluginManager
     from ._source import PluginSource
 
     F = TypeVar("F", bound=Callable[..., Any])
@@ -268,7 +267,7 @@ def declare_namespace(registry: Any, namespace: Any, origin: Any = None) -> List
     return [spec.name for spec in registry.declare(specs, origin)]
 
 
-def _add_problem(manager: "PluginManager", plugin_name: Optional[str], message: str,
+def _add_problem(manager: Any, plugin_name: Optional[str], message: str,
                  source: Optional[PluginSource] = None,
                  error: Optional[BaseException] = None) -> None:
     from ._source import PluginProblem
@@ -278,7 +277,7 @@ def _add_problem(manager: "PluginManager", plugin_name: Optional[str], message: 
     manager._problems.append(PluginProblem(plugin_name, "event", message, source, error))
 
 
-def declare_installed(manager: "PluginManager", group: str = EVENTS_GROUP) -> List[str]:
+def declare_installed(manager: Any, group: str = EVENTS_GROUP) -> List[str]:
     """Declare the events that installed distributions publish under
     ``group``; a declaration that does not import or conflicts is reported
     (logged, :meth:`get_problems` phase "event") and the others still
