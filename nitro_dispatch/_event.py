@@ -17,7 +17,8 @@ if TYPE_CHECKING:
 
     from ._events import EventSpec
     from ._hooks import HookRecord
-    from ._plan import Chain, Plan
+    from ._plan import Chain
+    from ._runner import Runner
 
 __all__ = ["Event"]
 
@@ -45,7 +46,7 @@ class Event:
     def __init__(self, name: str) -> None:
         self.fast: Optional[Chain] = None
         self.run: Optional[Callable[[Any], Any]] = None
-        self.plan: Optional[Plan] = None
+        self.plan: Optional[Runner] = None
         self.name = name
         self.hooks: List[HookRecord] = []
         self.spec: Optional[EventSpec] = None

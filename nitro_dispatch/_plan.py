@@ -63,12 +63,12 @@ class Chain(tuple):  # type: ignore[type-arg]
 
     Iterating it is iterating a plain tuple; ``records[i]`` is the record of
     the ``i``-th callable, and the callables are distinct objects, so a
-    failing callable finds its record by identity.  ``resume(fn, exc,
-    data, results=None)`` hands a failure over to the step loop.
+    failing callable finds its record by identity.  ``runner`` (the
+    plan's :class:`._runner.Runner`) takes a failure over into the step loop.
     """
 
     records: Tuple[HookRecord, ...]
-    resume: Callable[..., Any]
+    runner: Any
 
     def position(self, fn: Any) -> int:
         """Where ``fn`` is, by identity."""
@@ -86,21 +86,21 @@ class Plan:
     alike).  ``wrappers`` are the live wrapper hooks of ``all``; ``sync`` is
     the chain ``trigger`` runs (``all`` without wrappers, hooks of disabled
     plugins, async hooks and hooks held back from a historic event);
-    ``live`` is the chain ``trigger_async`` runs.  ``runner`` runs it
-    (:class:`._runner.Runner`).
+    ``live`` is the chain ``trigger_async`` runs.  Equal chains share one
+    tuple.  The plan a registry caches is a :class:`._runner.Runner`, which
+    also runs it.
     """
 
-    __slots__ = ("event", "all", "sync", "live", "wrappers", "runner")
+    __slots__ = ("event", "all", "sync", "live", "wrappers")
 
     def __init__(self, event: str, all_records: Sequence[HookRecord],
                  sync: Sequence[HookRecord], live: Sequence[HookRecord],
                  wrappers: Sequence[HookRecord]) -> None:
         self.event = event
-        self.all = tuple(all_records)
-        self.sync = tuple(sync)
-        self.live = tuple(live)
+        self.all = every = tuple(all_records)
+        self.live = every if len(live) == len(every) else tuple(live)
+        self.sync = self.live if len(sync) == len(live) else tuple(sync)
         self.wrappers = tuple(wrappers)
-        self.runner: Any = None
 
 
 def is_enabled(plugin: Any) -> bool:

@@ -414,7 +414,7 @@ class HookRegistry:
             for name in dict.fromkeys(r.event for r in self._owned(plugin)):
                 self._drop_plans(name)
 
-    def _build(self, name: str) -> Plan:
+    def _build(self, name: str) -> Runner:
         """The plan of ``name``, built and cached if there is none."""
         with self._lock:
             ev = self._events.get(name)
@@ -453,17 +453,15 @@ class HookRegistry:
             afast = None
             if plain and live and ev.mode == CHAIN and all(r.is_async for r in live):
                 afast = fast_chain(live)  # the awaited loop is a chain's
-            plan = Plan(name, recs, sync, live, wrappers)
-            runner = plan.runner = Runner(ctx, name, ev.mode, plan.sync, plan.live,
-                                          plan.wrappers, fast, afast)
-            runner.historic = ev.history is not None
+            historic = ev.history is not None
+            plan = Runner(ctx, name, ev.mode, historic, recs, sync, live, wrappers, fast, afast)
             ev.plan = plan
-            if runner.historic:
+            if historic:
                 ev.run = self._historic_trigger(name)
             else:
-                ev.run = runner.run
-                if ev.mode == CHAIN and runner.run is runner.happy:
-                    ev.fast = runner.fast
+                ev.run = plan.run
+                if ev.mode == CHAIN and plan.fast is not None and not plan.skipped:
+                    ev.fast = plan.fast
             cached = self._cached
             if name not in cached:
                 if cached.oversized(len(self._events)):
@@ -475,10 +473,10 @@ class HookRegistry:
 
     def _historic_trigger(self, name: str) -> Callable[[Any], Any]:
         def run(data: Any) -> Any:
-            return self._remember(name, data).runner.run(data)
+            return self._remember(name, data).run(data)
         return run
 
-    def _remember(self, name: str, data: Any) -> Plan:
+    def _remember(self, name: str, data: Any) -> Runner:
         """Add ``data`` to a historic event's history and return the plan
         to run it with, in one step (see :meth:`replay`)."""
         with self._lock:
@@ -657,7 +655,7 @@ class HookRegistry:
             return [name for name, ev in self._events.items() if ev.hooks] + \
                 list(self._patterns)
 
-    def _plan(self, name: str) -> Plan:
+    def _plan(self, name: str) -> Runner:
         ev = self._events.get(name)
         plan = ev.plan if ev is not None else None
         return plan if plan is not None else self._build(name)
@@ -721,7 +719,7 @@ class HookRegistry:
                     try:
                         result = fn(data)
                     except Exception as exc:
-                        return fns.resume(fn, exc, data)
+                        return fns.runner.resume(fn, exc, data)
                     if result is not None:
                         data = result
                 return data
@@ -744,22 +742,21 @@ class HookRegistry:
         plan = ev.plan if ev is not None else None
         if plan is None:
             plan = self._build(check_event(event_name))
-        runner = plan.runner
-        if runner.historic:
-            runner = self._remember(event_name, data).runner
-        afns = runner.afast
+        if plan.historic:
+            plan = self._remember(event_name, data)
+        afns = plan.afast
         if afns is not None:  # only plain async hooks: the awaited loop
             for afn in afns:
                 try:
                     result = await afn(data)
                 except Exception as exc:
-                    return await afns.resume(afn, exc, data)
+                    return await afns.runner.resume_async(afn, exc, data)
                 if result is not None:
                     data = result
             return data
-        if runner.asyncfree and runner.happy is not None:
-            return runner.happy(data)
-        return await runner.run_async(data)
+        if plan.asyncfree and plan.fast is not None:
+            return plan.loop()(data)
+        return await plan.run_async(data)
 
     def emit_safely(self, event: str, data: Any) -> Any:
         """Run the sync hooks of a lifecycle event with every error logged

@@ -27,7 +27,7 @@ from time import perf_counter
 from ._calls import Raised, call_async, call_timed
 from ._errors import HookError, HookTimeoutError, StopPropagation
 from ._log import get_logger
-from ._plan import HookTrace, is_enabled, is_watched
+from ._plan import HookTrace, Plan, is_enabled, is_watched
 
 TYPE_CHECKING = False  # typing costs more to import than all of nitro_dispatch
 if TYPE_CHECKING:
@@ -266,49 +266,55 @@ async def drive_async(run: "Steps", event: str) -> Any:
         return done.value
 
 
-class Runner:
-    """How one plan runs: its mode, its hooks and wrappers.
+class Runner(Plan):
+    """A plan that runs: its mode, and how ``trigger`` and
+    ``trigger_async`` run it.
 
     ``run(data)`` is the sync trigger chosen when the plan is built: the
-    happy-path loop (``happy``) when one may run the plan, else
+    happy-path loop (:meth:`loop`) when one may run the plan, else
     :meth:`general`.  ``fast`` and ``afast`` are the chains ``trigger`` and
-    ``trigger_async`` may loop over themselves.  ``historic`` is set by the
-    registry for events that remember their triggers."""
+    ``trigger_async`` may loop over themselves.  ``historic``: the event
+    remembers its triggers (the registry adds the data before it runs)."""
 
-    __slots__ = ("ctx", "event", "mode", "sync", "live", "wrappers", "fast", "afast",
-                 "skipped", "asyncfree", "happy", "run", "historic")
+    __slots__ = ("ctx", "mode", "fast", "afast", "skipped", "asyncfree", "happy", "run",
+                 "historic")
 
-    def __init__(self, ctx: "RunContext", event: str, mode: str, sync: Tuple[HookRecord, ...],
-                 live: Tuple[HookRecord, ...], wrappers: Tuple[HookRecord, ...],
+    def __init__(self, ctx: "RunContext", event: str, mode: str, historic: bool,
+                 all_records: List[HookRecord], sync: List[HookRecord],
+                 live: List[HookRecord], wrappers: List[HookRecord],
                  fast: Optional[Chain], afast: Optional[Chain]) -> None:
+        super().__init__(event, all_records, sync, live, wrappers)
         self.ctx = ctx
-        self.event = event
         self.mode = mode
-        self.sync = sync
-        self.live = live
-        self.wrappers = wrappers
+        self.historic = historic
         self.skipped = tuple(r for r in live if r.is_async)  # trigger warns once of each
         self.asyncfree = not self.skipped
         self.fast = fast if not wrappers else None
         self.afast = afast if not wrappers else None
         self.happy: Optional[Callable[[Any], Any]] = None
         if self.fast is not None:
-            self.fast.resume = self.resume
-            self.happy = happy_path(mode, self.fast)
+            self.fast.runner = self
         if self.afast is not None:
-            self.afast.resume = self.resume_async
+            self.afast.runner = self
         self.run: Callable[[Any], Any] = self.general
-        if self.happy is not None and not self.skipped:
-            self.run = self.happy
-        self.historic = False
+        if self.fast is not None and not self.skipped and (mode != CHAIN or historic):
+            self.run = self.loop()  # (a plain chain's trigger loops over ``fast`` itself)
+
+    def loop(self) -> Callable[[Any], Any]:
+        """The happy-path loop over ``fast``, made on first need."""
+        happy = self.happy
+        if happy is None:
+            assert self.fast is not None
+            happy = self.happy = happy_path(self.mode, self.fast)
+        return happy
 
     def general(self, data: Any) -> Any:
         """The sync trigger: warn of skipped async hooks, then the happy
         path if there is one, else the step loop."""
         if self.skipped:
             self.warn_skipped()
-        if self.happy is not None:
-            return self.happy(data)
+        if self.fast is not None:
+            return self.loop()(data)
         return drive(steps(self.ctx, self.ctx.strategy, self.event, self.mode, self.sync,
                            self.wrappers, data), self.event)
 
@@ -345,8 +351,8 @@ class Runner:
 
 def happy_path(mode: str, fns: "Chain") -> Callable[[Any], Any]:
     """The happy-path loop of ``mode`` over ``fns`` (PERFORMANCE.md's
-    "plain"); the first exception hands the run to ``fns.resume``."""
-    resume = fns.resume
+    "plain"); the first exception hands the run to the plan's runner."""
+    resume = fns.runner.resume
     if mode == CHAIN:
         def chain(data: Any) -> Any:
             for fn in fns:

@@ -17,7 +17,7 @@ RECORDS = {"_errors", "_log", "_phases", "_source", "_problems", "_version", "_d
 TOOLS = {"_validate", "_hooks", "_patterns", "_timeouts", "_distributions", "_cache",
          "_requirements", "_metadata", "_installed"}
 # The engine, bottom first: each may import the ones before it.
-ENGINE = ["_events", "_plan", "_event", "_calls", "_failures", "_runner", "_registry"]
+ENGINE = ["_events", "_plan", "_calls", "_failures", "_runner", "_event", "_registry"]
 LAYER_OF = {**{m: 0 for m in RECORDS}, **{m: 1 for m in TOOLS}}
 # Moving to the plugin half (the plugin table reports problems); not the engine's.
 MOVING = {"declare_installed", "_add_problem"}
