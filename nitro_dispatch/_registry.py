@@ -460,7 +460,8 @@ class HookRegistry:
                 ev.run = self._historic_trigger(name)
             else:
                 ev.run = plan.run
-                if ev.mode == CHAIN and plan.fast is not None and not plan.skipped:
+                if ev.mode == CHAIN and plan.fast is not None and not plan.skipped \
+                        and not plan.wrappers:
                     ev.fast = plan.fast
             cached = self._cached
             if name not in cached:
@@ -726,15 +727,18 @@ class HookRegistry:
             run = ev.run
             if run is not None:
                 return run(data)
-        return self._cold(event_name)(data)
+        return self._cold(event_name, data)
 
-    def _cold(self, name: str) -> Callable[[Any], Any]:
-        """How to run an event without a plan: build it (checking the name)."""
+    def _cold(self, name: str, data: Any) -> Any:
+        """Trigger an event without a plan: build it (checking the name)."""
         with self._lock:
             self._build(check_event(name))
-            run = self._events[name].run
-            assert run is not None
-            return run
+            ev = self._events[name]
+            fast, run = ev.fast, ev.run
+        if fast is not None:
+            return self.trigger(name, data)  # the hot loop, now that there is a plan
+        assert run is not None
+        return run(data)
 
     async def trigger_async(self, event_name: str, data: Any = None) -> Any:
         """Run the hooks, awaiting async hooks and calling sync ones directly."""
@@ -754,7 +758,7 @@ class HookRegistry:
                 if result is not None:
                     data = result
             return data
-        if plan.asyncfree and plan.fast is not None:
+        if plan.asyncfree and plan.fast is not None and not plan.wrappers:
             return plan.loop()(data)
         return await plan.run_async(data)
 

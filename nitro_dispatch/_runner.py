@@ -56,20 +56,25 @@ def empty(mode: str, data: Any) -> Any:
 def steps(ctx: "RunContext", policy: str, event: str, mode: str,
           records: Tuple[HookRecord, ...], wrappers: Tuple[HookRecord, ...], data: Any,
           start: int = 0, thrown: Optional[BaseException] = None,
-          results: Optional[List[Any]] = None) -> "Steps":
+          results: Optional[List[Any]] = None,
+          inner: Optional[Callable[[Any], Any]] = None, watched: bool = False) -> "Steps":
     """Run ``records`` inside ``wrappers`` for ``event``; yields ``(record,
     data)`` for the driver to call.  Returns the chain's data (``chain``),
     the list of results (``collect``) or the answer (``first``).
 
     ``start``, ``thrown`` and ``results`` resume a happy-path loop: the run
     goes on at ``records[start]``, which raised ``thrown``, with the results
-    collected so far.
+    collected so far.  ``inner``: the happy-path loop over ``records``,
+    called once inside the wrappers instead of a step per hook (it hands
+    its own failures to a step loop of its own).  ``watched``: every
+    plugin of the run reports its ``enabled`` changes (nothing to filter).
     """
     trace = ctx.trace
     errors: Optional[List[Dict[str, Any]]] = [] if policy == "collect_all" else None
     if mode == COLLECT and results is None:
         results = []
-    if thrown is None and not all(is_watched(r.plugin) for r in records + wrappers):
+    if not watched and thrown is None and \
+            not all(is_watched(r.plugin) for r in records + wrappers):
         # Plugins that do not report ``enabled`` changes are read once, here,
         # so the run in flight is a snapshot like any cached plan.
         records = tuple(r for r in records if is_watched(r.plugin) or is_enabled(r.plugin))
@@ -93,6 +98,14 @@ def steps(ctx: "RunContext", policy: str, event: str, mode: str,
                 at += 1
                 started = perf_counter()
             elif stage == _CALL:
+                if inner is not None and not stopped:
+                    try:
+                        result = inner(data)
+                    except BaseException as failure:  # fail_fast, KeyboardInterrupt
+                        outcome = failure
+                    stopped = True
+                    stage, at = _LEAVE, len(entered)
+                    continue
                 if at == len(records) or stopped:
                     result = data if mode == CHAIN else results if mode == COLLECT else answer
                     stage, at = _LEAVE, len(entered)
@@ -277,7 +290,7 @@ class Runner(Plan):
     remembers its triggers (the registry adds the data before it runs)."""
 
     __slots__ = ("ctx", "mode", "fast", "afast", "skipped", "asyncfree", "happy", "run",
-                 "historic")
+                 "historic", "watched")
 
     def __init__(self, ctx: "RunContext", event: str, mode: str, historic: bool,
                  all_records: List[HookRecord], sync: List[HookRecord],
@@ -287,9 +300,14 @@ class Runner(Plan):
         self.ctx = ctx
         self.mode = mode
         self.historic = historic
-        self.skipped = tuple(r for r in live if r.is_async)  # trigger warns once of each
+        # The async hooks trigger skips, each warned about once.
+        self.skipped = () if len(sync) == len(live) else tuple(r for r in live if r.is_async)
         self.asyncfree = not self.skipped
-        self.fast = fast if not wrappers else None
+        self.fast = fast  # (inside the wrappers, if any)
+        # Every plugin reports its ``enabled`` changes: runs filter nothing.
+        # (A happy path alone implies it, for every hook it may meet.)
+        self.watched = (fast is not None and not wrappers and self.asyncfree) or \
+            all(is_watched(r.plugin) for r in self.all)
         self.afast = afast if not wrappers else None
         self.happy: Optional[Callable[[Any], Any]] = None
         if self.fast is not None:
@@ -297,7 +315,8 @@ class Runner(Plan):
         if self.afast is not None:
             self.afast.runner = self
         self.run: Callable[[Any], Any] = self.general
-        if self.fast is not None and not self.skipped and (mode != CHAIN or historic):
+        if self.fast is not None and not self.skipped and not wrappers and \
+                (mode != CHAIN or historic):
             self.run = self.loop()  # (a plain chain's trigger loops over ``fast`` itself)
 
     def loop(self) -> Callable[[Any], Any]:
@@ -313,15 +332,17 @@ class Runner(Plan):
         path if there is one, else the step loop."""
         if self.skipped:
             self.warn_skipped()
-        if self.fast is not None:
-            return self.loop()(data)
+        inner = self.loop() if self.fast is not None else None
+        if inner is not None and not self.wrappers:
+            return inner(data)
         return drive(steps(self.ctx, self.ctx.strategy, self.event, self.mode, self.sync,
-                           self.wrappers, data), self.event)
+                           self.wrappers, data, inner=inner, watched=self.watched), self.event)
 
     async def run_async(self, data: Any) -> Any:
         """The async trigger through the step loop."""
         return await drive_async(steps(self.ctx, self.ctx.strategy, self.event, self.mode,
-                                       self.live, self.wrappers, data), self.event)
+                                       self.live, self.wrappers, data, watched=self.watched),
+                                 self.event)
 
     def resume(self, fn: Any, exc: Exception, data: Any, results: Optional[List[Any]] = None
                ) -> Any:
