@@ -793,11 +793,18 @@ class HookRegistry:
                 if rec.is_async:
                     self._catch_up_later(ev, rec)
                     continue
-                while True:
-                    data, more = self._next_replay(ev, rec)
-                    if not more:
-                        break
-                    drive(steps(self._ctx, REPLAY, ev.name, CHAIN, (rec,), (), data), ev.name)
+                try:
+                    while True:
+                        data, more = self._next_replay(ev, rec)
+                        if not more:
+                            break
+                        drive(steps(self._ctx, REPLAY, ev.name, CHAIN, (rec,), (), data),
+                              ev.name)
+                except BaseException:  # KeyboardInterrupt: the hook joins as it is
+                    with self._lock:
+                        if ev.held.pop(rec, None) is not None:
+                            self._drop_event_plan(ev)
+                    raise
 
     def _next_replay(self, ev: Event, rec: HookRecord) -> Tuple[Any, bool]:
         """The next remembered data for a held ``rec``, or ``(None, False)``
