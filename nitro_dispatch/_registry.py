@@ -90,7 +90,6 @@ class HookRegistry:
         self._declared: Dict[str, Event] = {}  # in declaration order
         self._historic: Dict[str, Event] = {}
         self._ctx = RunContext(self._emit_without, self._lock)
-        self._tracing = False
         self._trace: Any = None  # deque of HookTrace, created when tracing starts
         self._reporter = reporter
         self._reported: Set[Tuple[str, str]] = set()
@@ -678,7 +677,6 @@ class HookRegistry:
         nothing: traced events run through the step loop, untraced ones the
         happy-path loops."""
         with self._lock:
-            self._tracing = bool(enabled)
             if enabled and self._trace is None:
                 from collections import deque
                 self._trace = deque(maxlen=1000)
