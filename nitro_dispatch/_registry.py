@@ -137,7 +137,8 @@ class HookRegistry:
                              self._seq, wrapper)
             self._file(rec)
             self._drop_plans(event_name)
-        self._watch(plugin)
+        if plugin is not None:
+            self._watch(plugin)
         logger.debug("registered hook %r for %r (%s, priority %d, timeout %s)",
                      getattr(callback, "__qualname__", callback), event_name, rec.label,
                      priority, timeout)
@@ -341,9 +342,10 @@ class HookRegistry:
                 ev = self._events.get(name)
                 if ev is not None:
                     ev.hooks = [r for r in ev.hooks if r not in gone]
-            for ev in self._historic_of(name):
-                for rec in doomed:
-                    ev.held.pop(rec, None)
+            if self._historic:
+                for ev in self._historic_of(name):
+                    for rec in doomed:
+                        ev.held.pop(rec, None)
         by_plugin = self._by_plugin
         for rec in doomed:
             if rec.plugin is not None:
@@ -386,8 +388,8 @@ class HookRegistry:
         self._cached = NameIndex()
 
     def _drop_event_plan(self, ev: Event) -> None:
-        ev.drop_plan()
-        if not ev.owns_state() and self._events.get(ev.name) is ev:
+        ev.fast = ev.run = ev.plan = None  # (Event.drop_plan, inlined: changes are frequent)
+        if not ev.hooks and ev.spec is None and self._events.get(ev.name) is ev:
             del self._events[ev.name]
             self._transient.pop(ev.name, None)
 
@@ -607,7 +609,8 @@ class HookRegistry:
             problem = signature_problem(callback, event, wrapper, plugin)
         if problem is not None:
             raise ValidationError(problem)
-        report = self._conformance(event, callback, plugin, lenient=True)
+        report = self._conformance(event, callback, plugin, lenient=True) \
+            if self._declared else None
         if report is not None and self.strict_events:
             raise ValidationError(report[3])
         return report
