@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 
 __all__ = ["EventSpec", "event_spec", "MODES", "EVENTS_GROUP", "RESERVED_PREFIX", "specs_in",
            "is_declared", "undeclared_message", "signature_problem", "wrapper_problem", "who",
-           "declare_namespace"]
+           "declare_namespace", "replay"]
 
 logger = get_logger("nitro_dispatch.events")
 
@@ -265,6 +265,12 @@ def declare_namespace(registry: Any, namespace: Any, origin: Any = None) -> List
                               % (getattr(namespace, "__qualname__", None)
                                  or getattr(namespace, "__name__", None) or repr(namespace),))
     return [spec.name for spec in registry.declare(specs, origin)]
+
+
+def replay(registry: Any, records: Iterable[Any]) -> None:
+    """Hand newly attached hooks the history of their historic events
+    (:meth:`HookRegistry.replay`)."""
+    registry.replay(records)
 
 
 def _add_problem(manager: Any, plugin_name: Optional[str], message: str,

@@ -172,19 +172,22 @@ class HookRegistry:
         return len(doomed)
 
     def replace_plugin(self, old: Any, new: Any, hooks: Iterable[Row],
-                       checked: bool = False, *, replay: bool = True) -> List[HookRecord]:
+                       checked: bool = False, *, replay: bool = False) -> List[HookRecord]:
         """Make ``new`` own exactly ``hooks`` (``(event, callback, priority,
         timeout, async_hook, wrapper)`` rows) and ``old`` none, in one step:
         a trigger sees the hooks from before or from after, never neither,
         never both (used by load, reload and its undo).
 
-        Every admission check runs first; if one refuses, nothing changes
-        and the error propagates.  A new hook of the same method name and
-        event takes the place of a removed one among equal priorities.
-        Historic events are replayed to the new hooks before this returns
-        (``replay=False``: when :meth:`replay` is called with them); should
-        that raise a ``BaseException`` (``KeyboardInterrupt``), the swap is
-        undone first.  Returns the new records.
+        Every admission check runs first (unless ``checked``); if one
+        refuses, nothing changes and the error propagates.  A new hook of
+        the same method name and event takes the place of a removed one
+        among equal priorities.  The new hooks are held back from historic
+        events until :meth:`replay` is called with them (a plugin's load
+        replays after ``on_load``); data triggered meanwhile waits for them,
+        so each gets every remembered and new data once, in order.
+        ``replay=True`` replays before returning; should that raise a
+        ``BaseException`` (``KeyboardInterrupt``), the swap is undone first.
+        Returns the new records.
         """
         prepared: List[Tuple[Row, bool]] = []
         reports: List[Tuple[Any, ...]] = []
@@ -224,7 +227,7 @@ class HookRegistry:
                 self._catch_up(records)
             except BaseException:
                 with self._lock:
-                    self._swap(records, previous)
+                    self._swap(records, previous, hold=False)  # back in service as they were
                 raise
         return records
 
@@ -304,9 +307,10 @@ class HookRegistry:
             return [ev] if ev is not None else []
         return [ev for event, ev in self._historic.items() if match_pattern(name, event)]
 
-    def _file(self, rec: HookRecord) -> None:
-        """Add a new record to the tables and indexes, held back from its
-        historic events (the caller drops the plans it affects)."""
+    def _file(self, rec: HookRecord, hold: bool = True) -> None:
+        """Add a record to the tables and indexes, held back from its
+        historic events unless ``hold`` is false (the caller drops the
+        plans it affects)."""
         name = rec.event
         if "*" in name:
             recs = self._patterns.get(name)
@@ -319,7 +323,7 @@ class HookRegistry:
             self._transient.pop(name, None)
         if rec.plugin is not None:
             self._by_plugin.setdefault(id(rec.plugin), {})[rec] = None
-        if self._historic and not rec.wrapper:
+        if hold and self._historic and not rec.wrapper:
             for ev in self._historic_of(name):
                 ev.held[rec] = 0
 
@@ -357,12 +361,13 @@ class HookRegistry:
         for name in names:
             self._drop_plans(name)
 
-    def _swap(self, removed: List[HookRecord], added: List[HookRecord]) -> None:
+    def _swap(self, removed: List[HookRecord], added: List[HookRecord],
+              hold: bool = True) -> None:
         """Replace ``removed`` by ``added`` in one step, every table kept in
         seq order."""
         self._unfile(removed)
         for rec in added:
-            self._file(rec)
+            self._file(rec, hold)
         for name in dict.fromkeys(r.event for r in added):
             recs = self._registered(name)
             if isinstance(recs, list):
@@ -575,25 +580,31 @@ class HookRegistry:
                       wrapper: bool = False, is_async: Optional[bool] = None,
                       method: bool = False) -> List[Finding]:
         """Every admission check registration makes, without registering:
-        ``(phase, kind, message)`` for each finding.  Phase "validation"
-        (kind "refused:<event>:<hook>"): registration refuses the hook (its
-        event name, options, signature or wrapper shape).  Phase "event"
-        (kind "undeclared:<event>"): the event is not declared; refused
-        under ``strict_events``, else registered and reported.
-        ``method=True``: ``callback`` is a function to be bound to an
-        instance (its first parameter is skipped)."""
+        ``(phase, kind, message)`` for each finding.  Phase "validation":
+        registration refuses the hook; kind "options:<event>:<hook>" (event
+        name, priority, timeout, async lifecycle handler), "wrapper:..." (a
+        wrapper's options) or "signature:..." (no parameter for the data,
+        a wrapper that is not a generator).  Phase "event", kind
+        "undeclared:<event>": the event is not declared (refused under
+        ``strict_events``, else registered and reported).  ``method=True``:
+        ``callback`` is a function to be bound to an instance (its first
+        parameter is skipped)."""
         if is_async is None:
             is_async = is_async_callable(callback)
-        kind = "refused:%s:%s" % (event, getattr(callback, "__name__", None) or "?")
+        name = getattr(callback, "__qualname__", None) or repr(callback)
         try:
             check_hook(event, callback, priority, timeout, is_async)
         except (TypeError, ValueError) as exc:
-            return [(VALIDATION, kind, str(exc))]
+            return [(VALIDATION, "options:%s:%s" % (event, name),
+                     "%s for event %r: %s" % (who(callback, plugin), event, exc))]
+        findings: List[Finding] = []
         problem = wrapper_problem(callback, event, plugin, timeout, is_async) \
             if wrapper else None
-        if problem is None:
-            problem = signature_problem(callback, event, wrapper, plugin, method)
-        findings: List[Finding] = [(VALIDATION, kind, problem)] if problem is not None else []
+        if problem is not None:
+            findings.append((VALIDATION, "wrapper:%s:%s" % (event, name), problem))
+        problem = signature_problem(callback, event, wrapper, plugin, method)
+        if problem is not None:
+            findings.append((VALIDATION, "signature:%s:%s" % (event, name), problem))
         report = self._conformance(event, callback, plugin, lenient=False)
         if report is not None:
             findings.append((report[1], report[2], report[3]))
@@ -643,7 +654,7 @@ class HookRegistry:
         if self._reporter is None:
             logger.warning("%s", message)
         else:
-            self._reporter(plugin_name, phase, kind, message, None)
+            self._reporter(plugin_name, phase, kind, message)
 
     # -- introspection --------------------------------------------------
 

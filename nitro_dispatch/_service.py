@@ -66,15 +66,13 @@ def attach(manager: "PluginManager", entry: "_Entry", instance: PluginBase,
     try:
         # All checks first, all hooks or none; held from historic events
         # until the replay below, after on_load.
-        records = manager.hooks.replace_plugin(replacing, instance, _hook_rows(instance),
-                                               replay=False)
+        records = manager.hooks.replace_plugin(replacing, instance, _hook_rows(instance))
         instance.on_load()
     except BaseException as exc:
         if replacing is None:
             manager.hooks.unregister_plugin(instance)
         else:
-            manager.hooks.replace_plugin(instance, replacing, _hook_rows(replacing),
-                                         replay=False)
+            manager.hooks.replace_plugin(instance, replacing, _hook_rows(replacing))
         out_of_service(instance)
         if not isinstance(exc, (Exception, SystemExit)):
             raise

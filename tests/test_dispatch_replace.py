@@ -10,7 +10,7 @@ from typing import Any, List
 
 import pytest
 
-from nitro_dispatch import HookRegistry, PluginBase, PluginManager, ValidationError
+from nitro_dispatch import EventSpec, HookRegistry, PluginBase, PluginManager, ValidationError
 
 
 class Old(PluginBase):
@@ -89,3 +89,40 @@ def test_failed_reloads_keep_the_old_hooks_in_service_once(tmp_path: Path) -> No
             m.reload("counting")
         assert m.get_plugin("counting") is old
     assert m.trigger("app.count", []) == ["old"]
+
+
+def test_an_interrupted_replay_inside_the_swap_undoes_it() -> None:
+    reg = HookRegistry()
+    reg.declare([EventSpec("app.started", historic=True)])
+    reg.trigger("app.started", 1)
+    old, new = Old(), New()
+    calls: List[str] = []
+    reg.replace_plugin(None, old, [("app.started", lambda d: calls.append("old"), 50, None,
+                                    False, False)], replay=True)
+    assert calls == ["old"]
+
+    def interrupted(data: Any) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        reg.replace_plugin(old, new, [("app.started", interrupted, 50, None, False, False)],
+                           replay=True)
+    assert [r.plugin for r in reg.get_hooks("app.started")] == [old]
+    reg.trigger("app.started", 2)
+    assert calls == ["old", "old"]
+
+
+def test_held_hooks_wait_for_replay_and_get_what_came_meanwhile_in_order() -> None:
+    reg = HookRegistry()
+    reg.declare([EventSpec("app.started", historic=True)])
+    reg.trigger("app.started", 1)
+    seen: List[Any] = []
+    records = reg.replace_plugin(None, New(), [("app.started", seen.append, 50, None, False,
+                                                False)])
+    reg.trigger("app.started", 2)  # while held: remembered, not run for the new hook
+    assert seen == []
+    reg.replay(records)
+    assert seen == [1, 2]
+    reg.replay(records)  # a hook in service gets the whole history again (a reload's on_load)
+    reg.trigger("app.started", 3)
+    assert seen == [1, 2, 1, 2, 3]

@@ -240,14 +240,15 @@ class Methods:
 def test_hook_findings_name_every_refusal_without_registering() -> None:
     reg = HookRegistry()
     assert reg.hook_findings("e", no_data) == [(
-        "validation", "refused:e:no_data",
+        "validation", "signature:e:no_data",
         "hook no_data for event 'e' cannot take the event's data as its one positional "
         "argument; give it a parameter for the data")]
     assert [f[:2] for f in reg.hook_findings("e", not_a_generator, wrapper=True)] == [
-        ("validation", "refused:e:not_a_generator")]
+        ("validation", "signature:e:not_a_generator")]
     assert reg.hook_findings("e", not_a_generator, priority="high") == [(  # type: ignore
-        "validation", "refused:e:not_a_generator",
-        "priority of hook for 'e' must be an int, got 'high'")]
+        "validation", "options:e:not_a_generator",
+        "hook not_a_generator for event 'e': priority of hook for 'e' must be an int, "
+        "got 'high'")]
     assert [f[0] for f in reg.hook_findings("e", not_a_generator, timeout=-1)] == ["validation"]
     assert reg.get_all_events() == []
 
@@ -256,7 +257,7 @@ def test_hook_findings_of_unbound_methods_skip_self() -> None:
     reg = HookRegistry()
     assert reg.hook_findings("e", Methods.takes_data, method=True) == []
     assert [f[1] for f in reg.hook_findings("e", Methods.forgot_data, method=True)] == [
-        "refused:e:forgot_data"]
+        "signature:e:Methods.forgot_data"]
 
 
 @pytest.mark.parametrize("strict", [False, True])
@@ -277,7 +278,7 @@ Report = Tuple[Optional[str], str, str, str, Optional[BaseException]]
 
 def test_the_reporter_hears_each_lenient_finding_once() -> None:
     reports: List[Report] = []
-    reg = HookRegistry(reporter=lambda *args: reports.append(args))
+    reg = HookRegistry(reporter=lambda *args: reports.append(args + (None,)))
     reg.register("app.early", not_a_generator)  # before any declaration: checked at declare
     reg.declare([EventSpec("app.request")])
     reg.register("app.reqest", not_a_generator)
