@@ -1,24 +1,33 @@
-"""How the general runners call one hook: a sync hook with a timeout on the
-shared worker pool, and any hook under ``trigger_async`` (with ``asyncio``'s
-timeout for async hooks).  Imported on first use, with the pool.
+"""How the runner's drivers call one hook (owns :class:`Raised`): a sync
+hook with a timeout on the shared worker pool, and any hook under the async
+driver (with ``asyncio``'s timeout for async hooks).  The pool and asyncio
+are imported on first use.
 
 A hook's own errors must never pass for ours: a ``StopIteration`` leaving a
 coroutine would become ``RuntimeError``, and a ``TimeoutError`` the hook
 raises would look like the timeout; both come out wrapped in
-:class:`~._registry._Raised` for the driver to unwrap.
+:class:`Raised` for the driver to unwrap.
 """
 
 from __future__ import annotations
 
 from ._errors import HookTimeoutError
 from ._hooks import HookRecord
-from ._registry import _Raised
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ["call_timed", "call_async", "timeout_error"]
+__all__ = ["Raised", "call_timed", "call_async", "timeout_error"]
+
+
+class Raised(Exception):
+    """Carries a hook's own error out of :func:`call_async`, so the driver
+    can tell it from the errors of the call machinery."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(error)
+        self.error = error
 
 
 def call_timed(rec: HookRecord, event: str, data: Any) -> Any:
@@ -43,7 +52,7 @@ async def call_async(rec: HookRecord, event: str, data: Any) -> Any:
     What the hook raises, when it could be mistaken on the way out (a
     ``StopIteration`` leaving a coroutine becomes ``RuntimeError``; a
     ``TimeoutError`` would look like our timeout), comes wrapped in
-    :class:`_Raised` for the driver to unwrap.
+    :class:`Raised` for the driver to unwrap.
     """
     if rec.timeout is None:
         if rec.is_async:
@@ -51,7 +60,7 @@ async def call_async(rec: HookRecord, event: str, data: Any) -> Any:
         try:
             return rec.callback(data)
         except StopIteration as exc:
-            raise _Raised(exc) from None
+            raise Raised(exc) from None
     import asyncio
 
     if rec.is_async:
@@ -84,7 +93,7 @@ async def call_async(rec: HookRecord, event: str, data: Any) -> Any:
     except asyncio.TimeoutError:
         raise timeout_error(rec, event, sync=True) from None
     if job.error is not None:
-        raise _Raised(job.error)
+        raise Raised(job.error)
     return job.value
 
 
@@ -104,4 +113,4 @@ async def _own_errors(awaitable: Any) -> Any:
     try:
         return await awaitable
     except asyncio.TimeoutError as exc:
-        raise _Raised(exc) from None
+        raise Raised(exc) from None

@@ -18,38 +18,31 @@ A ``historic`` event remembers the data of every trigger and replays it to
 hooks attached later.  Wrapper hooks (``wrapper=True``) are generators that
 run around the rest of the event.
 
-Where the work happens:
-
-* at registration (:func:`admit_hook`): the hook's signature, wrapper rules
-  and conformance (is the event declared?), never per trigger;
-* at plan build (:func:`._modes.specialize`): an event that is not a
-  plain chain (a mode, history or wrappers) gets a runner in its plan;
-  plain chains keep the registry's fast loop untouched;
-* per trigger: that runner (:mod:`._modes`) runs the mode, the history and
-  the wrappers.
-
-This module holds the declarations, the conformance and signature checks
-and the history; :mod:`._modes` runs the events.
+This module owns the declarations (:class:`EventSpec`, ``@event_spec``,
+:func:`specs_in`) and the checks a hook meets at registration that depend
+on nothing but the hook and the declared names (:func:`signature_problem`,
+:func:`is_declared`, :func:`undeclared_message`).  A registry keeps each
+declaration in its event object (:mod:`._event`) and runs the checks
+(:meth:`HookRegistry.hook_findings`); :mod:`._runner` runs the modes.
 """
 
 from __future__ import annotations
 
-from ._errors import StopPropagation, ValidationError
+from ._errors import ValidationError
 from ._hooks import match_pattern
 from ._log import get_logger
 
 TYPE_CHECKING = False  # typing costs more to import than all of nitro_dispatch
 if TYPE_CHECKING:
-    from typing import Any, Callable, Dict, List, Optional, Set, Tuple, TypeVar
+    from typing import Any, Callable, Dict, Iterable, List, Optional, TypeVar
 
-    from ._hooks import HookRecord
-    from ._manager import PluginManager
-    from ._registry import HookRegistry
     from ._source import PluginSource
 
     F = TypeVar("F", bound=Callable[..., Any])
 
-__all__ = ["EventSpec", "event_spec", "MODES", "EVENTS_GROUP", "EventTable", "specs_in"]
+__all__ = ["EventSpec", "event_spec", "MODES", "EVENTS_GROUP", "RESERVED_PREFIX", "specs_in",
+           "is_declared", "undeclared_message", "signature_problem", "wrapper_problem", "who",
+           "declare_namespace", "replay"]
 
 logger = get_logger("nitro_dispatch.events")
 
@@ -165,58 +158,38 @@ def specs_in(namespace: Any) -> List[EventSpec]:
     return found
 
 
-# -- the per-registry table ---------------------------------------------------------
+# -- registration checks -----------------------------------------------------------
 
 
-class EventTable:
-    """A registry's declared events, where they came from, their history,
-    and the conformance settings."""
-
-    __slots__ = ("specs", "origins", "history", "strict", "reported", "report", "tasks")
-
-    def __init__(self, strict: bool = False,
-                 report: Optional[Callable[[Optional[str], str], None]] = None) -> None:
-        self.specs: Dict[str, EventSpec] = {}
-        self.origins: Dict[str, PluginSource] = {}
-        self.history: Dict[str, List[Any]] = {}  # historic event -> data, oldest first
-        self.strict = strict
-        self.reported: Set[Tuple[str, str]] = set()
-        self.report = report  # (plugin name, message) of a lenient conformance problem
-        self.tasks: Set[Any] = set()  # async replays in flight (kept from the GC)
-
-    def is_declared(self, name: str) -> bool:
-        """Declared, reserved (``nitro.*``), or a pattern matching one of
-        those."""
-        if name in self.specs or name.startswith(RESERVED_PREFIX):
+def is_declared(name: str, declared: "Iterable[str]") -> bool:
+    """Whether a hook on ``name`` conforms to the ``declared`` names: declared,
+    reserved (``nitro.*``), or a pattern matching one of those."""
+    if name in declared or name.startswith(RESERVED_PREFIX):
+        return True
+    if "*" in name:
+        if match_pattern(name, RESERVED_PREFIX + "plugin.loaded") or \
+                match_pattern(name, RESERVED_PREFIX + "app.startup"):
             return True
-        if "*" in name:
-            if match_pattern(name, RESERVED_PREFIX + "plugin.loaded") or \
-                    match_pattern(name, RESERVED_PREFIX + "app.startup"):
-                return True
-            return any(match_pattern(name, declared) for declared in self.specs)
-        return False
-
-    def undeclared_message(self, name: str, who: str) -> str:
-        import difflib
-
-        if "*" in name:
-            what = "pattern %r, which matches no declared event" % (name,)
-        else:
-            what = "undeclared event %r" % (name,)
-        close = difflib.get_close_matches(name, list(self.specs), n=1)
-        hint = " (did you mean %r?)" % (close[0],) if close else ""
-        return "%s hooks %s%s" % (who, what, hint)
+        return any(match_pattern(name, known) for known in declared)
+    return False
 
 
-def table_of(registry: "HookRegistry") -> Optional[EventTable]:
-    table: Optional[EventTable] = registry._events
-    return table
+def undeclared_message(name: str, hooker: str, declared: "Iterable[str]") -> str:
+    """Why a hook of ``hooker`` on ``name`` does not conform, with the
+    nearest declared name ("did you mean")."""
+    import difflib
+
+    if "*" in name:
+        what = "pattern %r, which matches no declared event" % (name,)
+    else:
+        what = "undeclared event %r" % (name,)
+    close = difflib.get_close_matches(name, list(declared), n=1)
+    hint = " (did you mean %r?)" % (close[0],) if close else ""
+    return "%s hooks %s%s" % (hooker, what, hint)
 
 
-# -- registration checks ---------------------------------------------------------------
-
-
-def _who(callback: Any, plugin: Any) -> str:
+def who(callback: Any, plugin: Any) -> str:
+    """How messages name a hook: its plugin and callable."""
     name = getattr(callback, "__qualname__", None) or repr(callback)
     plugin_name = getattr(plugin, "name", None) if plugin is not None else None
     if plugin_name is not None:
@@ -224,11 +197,14 @@ def _who(callback: Any, plugin: Any) -> str:
     return "hook %s" % (name,)
 
 
-def check_signature(callback: Any, event: str, wrapper: bool, plugin: Any = None) -> None:
-    """Raise :class:`ValidationError` unless ``callback`` can be called with
-    one positional argument (the data) and, for a wrapper, is a generator
-    function.  Callables without a signature are let through."""
-    func, bound = callback, 0
+def signature_problem(callback: Any, event: str, wrapper: bool, plugin: Any = None,
+                      method: bool = False) -> Optional[str]:
+    """Why ``callback`` cannot be a hook (it cannot be called with one
+    positional argument, the data; a wrapper that is not a generator
+    function), or ``None``.  ``method``: ``callback`` is a function that
+    will be bound to an instance (its first parameter is skipped).
+    Callables without a signature pass."""
+    func, bound = callback, int(method)
     inner = getattr(func, "__func__", None)
     if inner is not None and getattr(func, "__self__", None) is not None:
         func, bound = inner, 1
@@ -241,100 +217,63 @@ def check_signature(callback: Any, event: str, wrapper: bool, plugin: Any = None
         varargs = bool(code.co_flags & _CO_VARARGS)
         ok = required <= 1 and kwonly <= 0 and (positional >= 1 or varargs)
         if wrapper and not code.co_flags & _CO_GENERATOR:
-            raise ValidationError("%s for event %r is not a generator function: a wrapper "
-                                  "must yield exactly once" % (_who(callback, plugin), event))
+            return ("%s for event %r is not a generator function: a wrapper must yield "
+                    "exactly once" % (who(callback, plugin), event))
         if not ok:
-            raise ValidationError("%s for event %r cannot take the event's data as its one "
-                                  "positional argument; give it a parameter for the data"
-                                  % (_who(callback, plugin), event))
-        return
+            return ("%s for event %r cannot take the event's data as its one positional "
+                    "argument; give it a parameter for the data" % (who(callback, plugin), event))
+        return None
     import inspect
 
     try:
         signature = inspect.signature(callback)
     except (TypeError, ValueError):
-        return  # no signature to check (some builtins)
+        return None  # no signature to check (some builtins)
     try:
-        signature.bind(None)
+        if method:
+            signature.bind(None, None)
+        else:
+            signature.bind(None)
     except TypeError:
-        raise ValidationError("%s for event %r cannot take the event's data as its one "
-                              "positional argument %s" % (_who(callback, plugin), event,
-                                                          signature)) from None
+        return ("%s for event %r cannot take the event's data as its one positional "
+                "argument %s" % (who(callback, plugin), event, signature))
     target = inspect.unwrap(getattr(callback, "__func__", callback))
     if wrapper and inspect.isfunction(target) and not inspect.isgeneratorfunction(target):
-        raise ValidationError("%s for event %r is not a generator function: a wrapper must "
-                              "yield exactly once" % (_who(callback, plugin), event))
+        return ("%s for event %r is not a generator function: a wrapper must yield "
+                "exactly once" % (who(callback, plugin), event))
+    return None
 
 
-def admit_hook(registry: "HookRegistry", event: str, callback: Any, plugin: Any,
-               wrapper: bool, timeout: Optional[float], is_async: bool) -> None:
-    """Everything checked when a hook is registered: its signature, the
-    wrapper rules, and (once the registry has declared events) whether its
-    event is declared.  Raises :class:`ValidationError`; a lenient
-    conformance problem is reported once and the hook is admitted."""
-    if wrapper:
-        if timeout is not None:
-            raise ValidationError("%s for event %r: a wrapper cannot have a timeout (its code "
-                                  "runs in the caller, around the chain)"
-                                  % (_who(callback, plugin), event))
-        if is_async:
-            raise ValidationError("%s for event %r: a wrapper must be a plain generator "
-                                  "function (it wraps trigger_async too), not async"
-                                  % (_who(callback, plugin), event))
-    check_signature(callback, event, wrapper, plugin)
-    table = registry._events
-    if table is None or not table.specs or table.is_declared(event):
-        return
-    who = _who(callback, plugin)
-    plugin_name = getattr(plugin, "name", None) if plugin is not None else None
-    message = table.undeclared_message(event, "plugin %r" % (plugin_name,)
-                                       if plugin_name is not None else who)
-    if table.strict:
-        raise ValidationError(message + "; strict_events refuses it")
-    _report_once(table, plugin_name, event, message)
+def wrapper_problem(callback: Any, event: str, plugin: Any, timeout: Optional[float],
+                    is_async: bool) -> Optional[str]:
+    """Why a wrapper hook cannot have these options, or ``None``."""
+    if timeout is not None:
+        return ("%s for event %r: a wrapper cannot have a timeout (its code runs in the "
+                "caller, around the chain)" % (who(callback, plugin), event))
+    if is_async:
+        return ("%s for event %r: a wrapper must be a plain generator function (it wraps "
+                "trigger_async too), not async" % (who(callback, plugin), event))
+    return None
 
 
-def _report_once(table: EventTable, plugin_name: Optional[str], event: str,
-                 message: str) -> None:
-    key = (plugin_name or "", event)
-    if key in table.reported:
-        return
-    table.reported.add(key)
-    logger.warning("%s", message)
-    if table.report is not None:
-        table.report(plugin_name, message)
+def declare_namespace(registry: Any, namespace: Any, origin: Any = None) -> List[str]:
+    """Declare every ``@event_spec`` function of ``namespace`` in
+    ``registry`` (:meth:`HookRegistry.declare`); returns the names."""
+    specs = specs_in(namespace)
+    if not specs:
+        raise ValidationError("%s has no @event_spec functions to declare"
+                              % (getattr(namespace, "__qualname__", None)
+                                 or getattr(namespace, "__name__", None) or repr(namespace),))
+    return [spec.name for spec in registry.declare(specs, origin)]
 
 
-def admit_plugin_hooks(registry: "HookRegistry", instance: Any) -> None:
-    """Check every ``@hook`` of a plugin instance before any is registered,
-    so a plugin refused by a check leaves nothing behind."""
-    from ._hooks import is_async_callable
-
-    for attr, spec in type(instance).nitro_hook_specs():
-        callback = getattr(instance, attr)
-        admit_hook(registry, spec.event, callback, instance, spec.wrapper, spec.timeout,
-                   spec.async_hook or is_async_callable(callback))
+def replay(registry: Any, records: Iterable[Any]) -> None:
+    """Hand newly attached hooks the history of their historic events
+    (:meth:`HookRegistry.replay`)."""
+    registry.replay(records)
 
 
-# -- declaring (the manager's methods call these) ----------------------------------------
-
-
-def _table_for(manager: "PluginManager") -> EventTable:
-    registry = manager.hooks
-    table = registry._events
-    if table is None:
-        def report(plugin_name: Optional[str], message: str) -> None:
-            _add_problem(manager, plugin_name, message)
-
-        table = EventTable(manager.strict_events, report)
-        with registry._lock:
-            if registry._events is None:
-                registry._events = table
-            table = registry._events
-    return table
-
-
-def _add_problem(manager: "PluginManager", plugin_name: Optional[str], message: str,
+def _add_problem(manager: Any, plugin_name: Optional[str], message: str,
                  source: Optional[PluginSource] = None,
                  error: Optional[BaseException] = None) -> None:
     from ._source import PluginProblem
@@ -344,79 +283,7 @@ def _add_problem(manager: "PluginManager", plugin_name: Optional[str], message: 
     manager._problems.append(PluginProblem(plugin_name, "event", message, source, error))
 
 
-def declare_event(manager: "PluginManager", name: str, mode: str = "chain",
-                  historic: bool = False, doc: Optional[str] = None) -> EventSpec:
-    return declare_specs(manager, [EventSpec(name, mode, historic, doc)])[0]
-
-
-def declare_specs(manager: "PluginManager", specs: List[EventSpec],
-                  origin: Optional[PluginSource] = None) -> List[EventSpec]:
-    """Declare ``specs`` all or none: a conflict raises
-    :class:`ValidationError` before anything is declared."""
-    table = _table_for(manager)
-    registry = manager.hooks
-    result: List[EventSpec] = []
-    with registry._lock:
-        fresh: Dict[str, EventSpec] = {}
-        for spec in specs:
-            if spec.name.startswith(RESERVED_PREFIX):
-                if spec.mode != "chain" or spec.historic:
-                    raise ValidationError("event %r: names under 'nitro.' are the framework's "
-                                          "own events, always declared as plain chains"
-                                          % (spec.name,))
-                result.append(spec)
-                continue
-            known = fresh.get(spec.name) or table.specs.get(spec.name)
-            if known is not None:
-                if not known.same_settings(spec):
-                    where = table.origins.get(spec.name)
-                    raise ValidationError(
-                        "event %r is already declared with mode=%r, historic=%r%s; it cannot "
-                        "be declared again with mode=%r, historic=%r"
-                        % (spec.name, known.mode, known.historic,
-                           " by %s" % where.describe() if where is not None else "",
-                           spec.mode, spec.historic))
-                result.append(known)
-                continue
-            fresh[spec.name] = spec
-            result.append(spec)
-        for name, spec in fresh.items():
-            table.specs[name] = spec
-            if origin is not None:
-                table.origins[name] = origin
-        if fresh:
-            registry._invalidate()
-    if fresh:
-        logger.debug("declared events %s", ", ".join(fresh))
-        _recheck(registry, table)
-    return result
-
-
-def _recheck(registry: "HookRegistry", table: EventTable) -> None:
-    """Report the hooks registered before the declarations that do not
-    conform to them (they stay registered, even under ``strict_events``)."""
-    with registry._lock:
-        records = [r for recs in list(registry._exact.values()) + list(
-            registry._patterns.values()) for r in recs]
-    for rec in records:
-        if not table.is_declared(rec.event):
-            who = "plugin %r" % (rec.plugin_name,) if rec.plugin_name is not None \
-                else _who(rec.callback, None)
-            _report_once(table, rec.plugin_name, rec.event,
-                         table.undeclared_message(rec.event, who))
-
-
-def declare_namespace(manager: "PluginManager", namespace: Any,
-                      origin: Optional[PluginSource] = None) -> List[str]:
-    specs = specs_in(namespace)
-    if not specs:
-        raise ValidationError("%s has no @event_spec functions to declare"
-                              % (getattr(namespace, "__qualname__", None)
-                                 or getattr(namespace, "__name__", None) or repr(namespace),))
-    return [spec.name for spec in declare_specs(manager, specs, origin)]
-
-
-def declare_installed(manager: "PluginManager", group: str = EVENTS_GROUP) -> List[str]:
+def declare_installed(manager: Any, group: str = EVENTS_GROUP) -> List[str]:
     """Declare the events that installed distributions publish under
     ``group``; a declaration that does not import or conflicts is reported
     (logged, :meth:`get_problems` phase "event") and the others still
@@ -431,7 +298,7 @@ def declare_installed(manager: "PluginManager", group: str = EVENTS_GROUP) -> Li
                               module=item.module, value=item.value)
         try:
             namespace = load_entry_point(item)
-            declared = declare_namespace(manager, namespace, origin)
+            declared = declare_namespace(manager.hooks, namespace, origin)
         except Exception as exc:
             message = ("event declarations %r (%s) from %s cannot be used: %s: %s"
                        % (item.name, item.value, origin.describe(), type(exc).__name__, exc))
@@ -440,92 +307,3 @@ def declare_installed(manager: "PluginManager", group: str = EVENTS_GROUP) -> Li
             continue
         names.extend(n for n in declared if n not in names)
     return names
-
-
-def clear_history(registry: "HookRegistry", name: str) -> None:
-    table = registry._events
-    if table is not None:
-        table.history.pop(name, None)
-
-
-def event_origin(manager: "PluginManager", name: str) -> Optional[PluginSource]:
-    """Where a declared event came from (a distribution), or ``None``."""
-    table = manager.hooks._events
-    return table.origins.get(name) if table is not None else None
-
-
-# -- history replay ------------------------------------------------------------------------
-
-
-def replay(registry: "HookRegistry", records: List[HookRecord]) -> None:
-    """Call each newly attached hook with the remembered data of the
-    historic events it matches, oldest first.  Results go nowhere; errors
-    are reported like a hook's (``on_error``, ``nitro.plugin.error``, the
-    log) and never raised.  Async hooks are replayed as a task of the
-    running event loop, or skipped with a warning when there is none."""
-    table = registry._events
-    if table is None or not table.history:
-        return
-    for rec in records:
-        if rec.wrapper or not _enabled(rec.plugin):
-            continue
-        for event, remembered in list(table.history.items()):
-            if not remembered or not match_pattern(rec.event, event):
-                continue
-            datas = list(remembered)
-            if rec.is_async:
-                _replay_async(registry, table, rec, event, datas)
-                continue
-            for data in datas:
-                try:
-                    if rec.timeout is None:
-                        rec.callback(data)
-                    else:
-                        registry._call_timed(rec, event, data)
-                except StopPropagation:
-                    continue
-                except Exception as exc:
-                    _replay_failed(registry, rec, event, exc)
-
-
-def _replay_failed(registry: "HookRegistry", rec: HookRecord, event: str,
-                   exc: Exception) -> None:
-    logger.error("%s failed replaying historic event %r: %s: %s", rec.label, event,
-                 type(exc).__name__, exc, exc_info=exc)
-    registry._notify_error(event, rec, exc)
-
-
-def _replay_async(registry: "HookRegistry", table: EventTable, rec: HookRecord, event: str,
-                  datas: List[Any]) -> None:
-    import asyncio
-
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
-        logger.warning("%s is async and no event loop is running: historic event %r is not "
-                       "replayed to it", rec.label, event)
-        return
-
-    async def run() -> None:
-        for data in datas:
-            try:
-                await registry._call_async(rec, event, data)
-            except StopPropagation:
-                continue
-            except Exception as exc:
-                _replay_failed(registry, rec, event, exc)
-
-    task = loop.create_task(run())
-    table.tasks.add(task)
-    task.add_done_callback(table.tasks.discard)
-
-
-# -- small helpers -------------------------------------------------------------------------
-
-
-def _enabled(plugin: Any) -> bool:
-    return plugin is None or getattr(plugin, "enabled", True) is not False
-
-
-def _watched(plugin: Any) -> bool:
-    return plugin is None or hasattr(plugin, "_nitro_watch")

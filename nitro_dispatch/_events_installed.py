@@ -10,7 +10,7 @@ its class (which imports it, as ``check`` does).
 from __future__ import annotations
 
 from ._errors import NitroPluginError
-from ._events import EVENTS_GROUP, EventTable, event_origin
+from ._events import EVENTS_GROUP, is_declared, undeclared_message
 from ._hooks import match_pattern
 from ._source import PluginProblem
 
@@ -106,7 +106,7 @@ def describe_installed_events(manager: "PluginManager", group: str = EVENTS_GROU
         uses = [EventHookUse(plugin, method, hs.event, hs.priority, hs.wrapper)
                 for plugin, method, hs in hooks if match_pattern(hs.event, name)]
         uses.sort(key=lambda u: -u.priority)  # stable: equal priorities keep plugin order
-        origin = event_origin(manager, name)
+        origin = manager.hooks.event_origin(name)
         events.append(InstalledEvent(
             name, spec.mode, spec.historic, spec.doc,
             origin.dist_name if origin is not None else None,
@@ -124,12 +124,10 @@ def undeclared_hook_problems(manager: "PluginManager", group: str = EVENTS_GROUP
     specs = manager.get_event_specs()
     if not specs:
         return problems
-    table = EventTable()
-    table.specs.update(specs)
     for plugin, method, spec in _plugin_hooks(manager):
-        if table.is_declared(spec.event):
+        if is_declared(spec.event, specs):
             continue
-        message = table.undeclared_message(spec.event, "plugin %r" % (plugin,))
+        message = undeclared_message(spec.event, "plugin %r" % (plugin,), list(specs))
         problems.append(PluginProblem(plugin, "event", message,
                                       manager.get_plugin_source(plugin)))
     return problems

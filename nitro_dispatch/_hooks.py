@@ -1,4 +1,6 @@
-"""Hook markers and hook records.
+"""Hook markers and hook records (owns ``@hook``, :class:`HookSpec`,
+:class:`HookRecord`, :func:`is_async_callable` and the wildcard rule
+:func:`match_pattern`).
 
 ``@hook`` leaves the decorated function as it is (no wrapper, so no extra
 call per dispatch) and notes what it subscribes to in ``__nitro_hooks__``;
@@ -12,7 +14,7 @@ from ._validate import check_timeout
 
 TYPE_CHECKING = False  # typing costs more to import than all of nitro_dispatch
 if TYPE_CHECKING:
-    from typing import Any, Callable, List, Optional, Tuple, TypeVar
+    from typing import Any, Callable, List, Optional, TypeVar
     F = TypeVar("F", bound=Callable[..., Any])
 
 __all__ = ["hook", "HookSpec", "HookRecord", "is_async_callable", "match_pattern"]
@@ -48,7 +50,7 @@ def hook(event_name: str, priority: int = 50, timeout: Optional[float] = None,
     an awaitable to be treated as async.  A method may carry several
     ``@hook`` decorators to subscribe to several events.  ``wrapper=True``
     marks a generator method that wraps the event's other hooks (see
-    :mod:`nitro_dispatch._events`).
+    :mod:`nitro_dispatch._runner`).
 
     >>> class Shout:
     ...     @hook("greeting", priority=10)
@@ -150,11 +152,6 @@ class HookRecord:
         self.seq = seq
         self.warned = False
         self.wrapper = wrapper  # a generator around the rest of the chain
-
-    @property
-    def sort_key(self) -> Tuple[int, int]:
-        """Higher priority first; equal priorities in registration order."""
-        return (-self.priority, self.seq)
 
     @property
     def label(self) -> str:

@@ -111,7 +111,7 @@ class PluginManager:
         self.strict_events = strict_events  # refuse hooks on undeclared events (see declare_event)
         self.host = host
         self.verify_requirements = verify_requirements
-        self.hooks = HookRegistry()
+        self.hooks = HookRegistry(reporter=self._hook_finding, strict_events=strict_events)
         self._entries: Dict[str, _Entry] = {}  # registration order
         self._loaded: Dict[str, PluginBase] = {}  # load order, so dependencies come first
         self._problems: List[PluginProblem] = []
@@ -446,6 +446,15 @@ class PluginManager:
                                              "event": None, "phase": phase,
                                              "message": message})
 
+    def _hook_finding(self, plugin_name: Optional[str], phase: str, kind: str, message: str,
+                      error: Optional[BaseException] = None) -> None:
+        """The registry's reporter: a lenient conformance finding, logged and
+        kept for :meth:`get_problems`."""
+        logger.warning("%s", message)
+        entry = self._entries.get(plugin_name) if plugin_name is not None else None
+        self._problems.append(PluginProblem(plugin_name, phase, message,
+                                            entry.source if entry is not None else None, error))
+
     def _report_taken(self, name: str, source: PluginSource, holder: PluginSource) -> None:
         self._report(name, "conflict", "plugin %r from %s is ignored: the name is already "
                      "taken by %s" % (name, source.describe(), holder.describe()), source, None)
@@ -571,16 +580,14 @@ class PluginManager:
         non-``None`` result); ``historic`` replays earlier triggers to hooks
         attached later.  The same declaration again is a no-op; other
         settings raise :class:`ValidationError`."""
-        from ._events import declare_event
-
-        return declare_event(self, name, mode, historic, doc)
+        return self.hooks.declare([EventSpec(name, mode, historic, doc)])[0]
 
     def declare_events(self, namespace: Any) -> List[str]:
         """Declare every ``@event_spec`` function of a class or module;
         returns the names (all declared, or none on a conflict)."""
         from ._events import declare_namespace
 
-        return declare_namespace(self, namespace)
+        return declare_namespace(self.hooks, namespace)
 
     def declare_installed_events(self, group: str = "nitro_dispatch.events") -> List[str]:
         """Declare the events installed distributions publish under the
@@ -592,14 +599,11 @@ class PluginManager:
 
     def get_event_specs(self) -> Dict[str, EventSpec]:
         """The declared events: ``{name: EventSpec}``, in declaration order."""
-        table = self.hooks._events
-        return dict(table.specs) if table is not None else {}
+        return self.hooks.get_event_specs()
 
     def clear_history(self, name: str) -> None:
         """Forget the remembered triggers of a historic event."""
-        from ._events import clear_history
-
-        clear_history(self.hooks, name)
+        self.hooks.clear_history(name)
 
     def get_events(self) -> List[str]:
         """Every event name and pattern with hooks."""

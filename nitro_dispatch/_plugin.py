@@ -99,11 +99,16 @@ class PluginBase:
     def enabled(self, value: bool) -> None:
         self.__dict__["_nitro_enabled"] = bool(value)
         for registry in list(self.__dict__.get("_nitro_watchers", ())):
-            registry._plugin_state_changed(self)
+            registry.plugin_state_changed(self)
 
-    def _nitro_watch(self, registry: "HookRegistry") -> None:
-        """A registry that holds our hooks asks to hear of ``enabled`` changes."""
-        watchers: Set["HookRegistry"] = self.__dict__.setdefault("_nitro_watchers", set())
+    def nitro_watch(self, registry: "HookRegistry") -> None:
+        """A registry that holds our hooks asks to hear of ``enabled`` changes
+        (held weakly: a plugin does not keep a registry alive)."""
+        watchers = self.__dict__.get("_nitro_watchers")
+        if watchers is None:
+            from weakref import WeakSet
+
+            watchers = self.__dict__["_nitro_watchers"] = WeakSet()
         watchers.add(registry)
 
     @property

@@ -1,71 +1,65 @@
-"""The dispatch engine: :class:`HookRegistry`.
+"""The dispatch engine's front: :class:`HookRegistry` (owns the event
+objects by name, the patterns and their index, the per-plugin index, the
+conformance settings, and which plans a change drops).
 
-Hooks are kept per registered name (exact events and ``*`` patterns apart).
-The first trigger of an event resolves its chain into a :class:`Plan`
-(patterns matched, priorities sorted, disabled and async-only hooks set
-aside) and caches it by event name.  A trigger therefore costs one dict
+Each event name the registry knows is one :class:`~._event.Event`: its
+declaration, its own hooks, its cached plan, its history.  Patterns (hooks
+on names with ``*``) are kept apart, indexed by their literal prefix or
+suffix (:mod:`._patterns`), and joined in when a plan is built.  The first
+trigger of an event resolves its chain into a :class:`~._plan.Plan`
+(patterns matched, priorities sorted, disabled, held and async-only hooks
+set aside) with a :class:`~._runner.Runner`; a trigger then costs one dict
 lookup plus the hooks themselves, however many unrelated events and
 patterns the registry holds.
 
 Changes are local (SPEC section 12): a change to an exact event drops that
 event's plan, a change to a pattern drops the cached plans of the events it
-matches, and a plugin toggled drops the plans holding its hooks; every other
-plan survives.  Both directions are indexed by literal prefix or suffix
-(:mod:`._patterns`): a plan build looks only at the patterns that could
-match its event, a pattern change only at the cached names that could
-match it.  Each plugin's records are indexed too, so unloading it touches
-only its own hooks.  The cache is bounded (see :data:`_MAX_PLANS`) and
-evicts one plan at a time, oldest first.
-
-Two runners share the work:
-
-* the fast loop in :meth:`HookRegistry.trigger`, for chains of plain sync
-  hooks with no timeout, no tracing and no per-call checks (the common case);
-* :meth:`HookRegistry._chain`, a generator holding every other rule (timeouts,
-  tracing, ``collect_all``, plugins whose ``enabled`` we cannot watch).  The
-  sync and async triggers drive the same generator; only the way a hook is
-  called differs.
+matches (found through a :class:`~._patterns.NameIndex` of the planned
+names), and a plugin toggled drops the plans holding its hooks; every other
+plan survives.  Events that hold nothing but a plan (names triggered
+without hooks of their own) are bounded (:data:`_MAX_TRANSIENT`), the
+oldest going first.
 """
 
 from __future__ import annotations
 
-import time
 from _thread import RLock
 
-from ._errors import HookTimeoutError, StopPropagation
-from ._events import EventTable, admit_hook
-from ._events import replay as replay_history
-from ._modes import specialize
-from ._hooks import HookRecord, is_async_callable
+from ._errors import ValidationError
+from ._event import Event
+from ._events import (RESERVED_PREFIX, EventSpec, is_declared, signature_problem,
+                      undeclared_message, who, wrapper_problem)
+from ._hooks import HookRecord, is_async_callable, match_pattern
 from ._log import get_logger
 from ._patterns import NameIndex, PatternIndex
-from ._plan import HookTrace, Plan, _Chain, _enabled, _fast_chain, _watched
+from ._phases import EVENT, VALIDATION
+from ._plan import (ERROR_EVENT, QUIET, REPLAY, STRATEGIES, HookTrace, Plan, RunContext,
+                    fast_chain, is_enabled, is_watched)
+from ._runner import CHAIN, Runner, drive, drive_async, steps
 from ._validate import check_event, check_hook
 
 TYPE_CHECKING = False  # typing costs more to import than all of nitro_dispatch
 if TYPE_CHECKING:
-    from typing import Any, Callable, Dict, Generator, Iterable, List, Optional, Tuple
-    import contextvars
+    from typing import (Any, Callable, Dict, Iterable, List, Optional, Sequence, Set,
+                        Tuple)
+
+    Row = Tuple[str, Callable[..., Any], int, Optional[float], bool, bool]
+    Finding = Tuple[str, str, str]
+    Reporter = Callable[..., Any]
 
 __all__ = ["HookRegistry", "HookTrace", "Plan", "ERROR_EVENT", "STRATEGIES"]
 
 logger = get_logger("nitro_dispatch.registry")
-trace_logger = get_logger("nitro_dispatch.trace")
 
-ERROR_EVENT = "nitro.plugin.error"
-STRATEGIES = ("log_and_continue", "fail_fast", "collect_all")
-# Plans kept beyond one per exact event name with hooks: events triggered
-# with ever-new names (matched by patterns only, or by nothing) must not grow
-# the cache forever.  When full, the oldest plan goes, one at a time
-# (first in, first out: a hit costs no bookkeeping in the hot loop).
-_MAX_PLANS = 16384
-
-if TYPE_CHECKING:
-    Step = Tuple[HookRecord, Any]
+# Events kept only for their plan (names triggered that have no hooks or
+# declaration of their own: matched by patterns only, or by nothing) must
+# not grow the registry forever.  Beyond this many, the oldest goes, one at
+# a time (first in, first out: a hit costs no bookkeeping in the hot loop).
+_MAX_TRANSIENT = 16384
 
 
 class HookRegistry:
-    """Hooks by event, and the triggers that run them as data-filter chains.
+    """Hooks by event, and the triggers that run them.
 
     Usable on its own, without plugins::
 
@@ -74,34 +68,33 @@ class HookRegistry:
         >>> _ = reg.register("price.eur", lambda d: d + 1)
         >>> reg.trigger("price.eur", 10)
         21
+
+    ``reporter(plugin_name, phase, kind, message, error=None)`` hears of
+    every finding the registry makes itself (a hook on an undeclared event
+    under lenient conformance: phase "event", kind "undeclared:<event>");
+    without one they are logged as warnings.  ``strict_events=True``
+    refuses such hooks instead.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, reporter: Optional[Reporter] = None,
+                 strict_events: bool = False) -> None:
         self._lock = RLock()
-        # name (event or pattern) -> records in registration order
-        self._exact: Dict[str, List[HookRecord]] = {}
-        self._patterns: Dict[str, List[HookRecord]] = {}
-        self._index = PatternIndex()  # the names in _patterns, by literal prefix/suffix
+        self._events: Dict[str, Event] = {}  # every known name (no "*")
+        self._patterns: Dict[str, List[HookRecord]] = {}  # pattern -> records, seq order
+        self._index = PatternIndex()  # the keys of _patterns, by literal prefix/suffix
         # id(plugin) -> that plugin's records (a dict used as an ordered set)
         self._by_plugin: Dict[int, Dict[HookRecord, None]] = {}
         self._seq = 0
-        # Caches, changed only under the lock: a local change pops entries,
-        # a global one (strategy, tracing, clear_all) replaces both dicts.
-        # Plans are immutable and a trigger holds the chain it started with,
-        # so a trigger in flight keeps its snapshot.
-        self._plans: Dict[str, Plan] = {}
-        self._fast: Dict[str, _Chain] = {}
-        # Events whose plan runs a collect/first tight loop: event -> that
-        # loop, kept and dropped with the plan like _fast.
-        self._runners: Dict[str, Callable[[Any], Any]] = {}
-        self._cached = NameIndex()  # every key of _plans (and some old ones)
-        self._strategy = "log_and_continue"
-        self._tracing = False
+        self._cached = NameIndex()  # every name with a plan (and some old ones)
+        self._transient: Dict[str, None] = {}  # events holding only a plan, oldest first
+        self._declared: Dict[str, Event] = {}  # in declaration order
+        self._historic: Dict[str, Event] = {}
+        self._ctx = RunContext(self._emit_without, self._lock)
         self._trace: Any = None  # deque of HookTrace, created when tracing starts
-        self._errors_var: Optional["contextvars.ContextVar[List[Dict[str, Any]]]"] = None
-        self._in_error_var: Optional["contextvars.ContextVar[bool]"] = None
-        self._events: Optional[EventTable] = None  # declared events, once there are any
-        self._wrappers = 0  # wrappers ever registered: plans may need a Special runner
+        self._reporter = reporter
+        self._reported: Set[Tuple[str, str]] = set()
+        self._tasks: Set[Any] = set()  # async replays in flight (kept from the GC)
+        self.strict_events = strict_events
 
     # -- registration ---------------------------------------------------
 
@@ -119,11 +112,16 @@ class HookRegistry:
         marks a callable that returns an awaitable.  ``wrapper=True``: a
         generator function that runs around the event's other hooks.  The
         callable must accept the data as one positional argument
-        (:class:`ValidationError` otherwise).  A hook of a historic event is
-        called at once with the remembered data, unless ``replay=False``.
-        ``checked=True`` skips the signature and conformance checks when the
-        caller has made them already (a plugin's load checks all its hooks
-        before registering any).
+        (:class:`ValidationError` otherwise).
+
+        A hook of a historic event receives the remembered data before it
+        takes part in any trigger of that event, once each and in order
+        (data triggered meanwhile included).  ``replay=False`` holds it back
+        from its historic events until :meth:`replay` is called with it (a
+        plugin's load replays after ``on_load``).  ``checked=True`` skips
+        the admission checks when the caller has made them already
+        (:meth:`hook_findings`).
+
         Returns the new :class:`HookRecord`.  Bad input (a non-``str`` or
         empty name, a timeout that is not a finite number in ``(0,
         TIMEOUT_MAX]``, an async handler for a ``nitro.*`` lifecycle event)
@@ -131,23 +129,23 @@ class HookRegistry:
         """
         is_async = async_hook or is_async_callable(callback)
         check_hook(event_name, callback, priority, timeout, is_async)
-        if not checked:  # ``checked``: the caller ran admit_hook already (a plugin's load)
-            admit_hook(self, event_name, callback, plugin, wrapper, timeout, is_async)
+        report = None if checked else self._admit(event_name, callback, plugin, wrapper,
+                                                  timeout, is_async)
         with self._lock:
             self._seq += 1
             rec = HookRecord(event_name, callback, plugin, priority, timeout, is_async,
                              self._seq, wrapper)
-            self._wrappers += wrapper
             self._file(rec)
-            watch = getattr(plugin, "_nitro_watch", None)
-            if watch is not None:
-                watch(self)
             self._drop_plans(event_name)
+        if plugin is not None:
+            self._watch(plugin)
         logger.debug("registered hook %r for %r (%s, priority %d, timeout %s)",
                      getattr(callback, "__qualname__", callback), event_name, rec.label,
                      priority, timeout)
-        if replay and self._events is not None and self._events.history:
-            replay_history(self, [rec])
+        if report is not None:
+            self._report(*report)
+        if replay and self._historic:
+            self._catch_up([rec])
         return rec
 
     def unregister(self, event_name: str, callback: Callable[..., Any],
@@ -158,173 +156,505 @@ class HookRegistry:
         ``obj.method``); ``plugin`` must be the same owner (``None`` for hooks
         registered without one).  Returns whether anything was removed.
         """
-        return self._remove(lambda r: r.event == event_name and r.plugin is plugin
-                            and (r.callback is callback or r.callback == callback),
-                            (event_name,)) > 0
+        with self._lock:
+            doomed = [r for r in self._registered(event_name) if r.plugin is plugin
+                      and (r.callback is callback or r.callback == callback)]
+            self._unfile(doomed)
+        return bool(doomed)
 
     def unregister_plugin(self, plugin: Any) -> int:
         """Remove every hook owned by ``plugin``; returns how many.
 
         Costs in proportion to the plugin's own hooks, not the registry."""
-        with self._lock:  # reentrant: _remove takes it again
-            owned = self._by_plugin.get(id(plugin))
-            if not owned:
-                return 0
-            names = list(dict.fromkeys(r.event for r in owned if r.plugin is plugin))
-            return self._remove(lambda r: r.plugin is plugin, names)
-
-    def replace_plugin(self, old: Any, new: Any,
-                       hooks: Iterable[Tuple[str, Callable[..., Any], int, Optional[float],
-                                             bool, bool]], checked: bool = False
-                       ) -> List[HookRecord]:
-        """Remove every hook of ``old`` and register ``hooks`` (``(event,
-        callback, priority, timeout, async_hook, wrapper)``) owned by ``new``,
-        in one step: a trigger sees ``old``'s hooks or ``new``'s, never neither,
-        never both (used by reload).
-
-        Everything happens under the lock, and chains are only built under
-        the lock, so no trigger can build a chain from a half-done swap; a
-        trigger already running keeps the chain it started with.  A new hook
-        of the same method name and event takes the old one's place among
-        equal priorities.  If a hook is refused, nothing changes.  Returns
-        the new records (historic events are not replayed to them here).
-        """
-        records: List[HookRecord] = []
-        moved: Dict[str, None] = {}  # events whose new hook took an old one's place
         with self._lock:
-            owned = self._by_plugin.get(id(old), {}) if old is not None else {}
+            doomed = self._owned(plugin)
+            self._unfile(doomed)
+        return len(doomed)
+
+    def replace_plugin(self, old: Any, new: Any, hooks: Iterable[Row],
+                       checked: bool = False, *, replay: bool = False) -> List[HookRecord]:
+        """Make ``new`` own exactly ``hooks`` (``(event, callback, priority,
+        timeout, async_hook, wrapper)`` rows) and ``old`` none, in one step:
+        a trigger sees the hooks from before or from after, never neither,
+        never both (used by load, reload and its undo).
+
+        Every admission check runs first (unless ``checked``); if one
+        refuses, nothing changes and the error propagates.  A new hook of
+        the same method name and event takes the place of a removed one
+        among equal priorities.  The new hooks are held back from historic
+        events until :meth:`replay` is called with them (a plugin's load
+        replays after ``on_load``); data triggered meanwhile waits for them,
+        so each gets every remembered and new data once, in order.
+        ``replay=True`` replays before returning; should that raise a
+        ``BaseException`` (``KeyboardInterrupt``), the swap is undone first.
+        Returns the new records.
+        """
+        prepared: List[Tuple[Row, bool]] = []
+        reports: List[Tuple[Any, ...]] = []
+        for row in hooks:
+            event, callback, priority, timeout, async_hook, wrapper = row
+            is_async = async_hook or is_async_callable(callback)
+            check_hook(event, callback, priority, timeout, is_async)
+            if not checked:
+                report = self._admit(event, callback, new, wrapper, timeout, is_async)
+                if report is not None:
+                    reports.append(report)
+            prepared.append((row, is_async))
+        with self._lock:
+            previous = self._owned(old) if old is not None else []
+            if new is not None and new is not old:
+                previous += self._owned(new)
             places = {(r.event, getattr(r.callback, "__name__", None)): r.seq
-                      for r in owned if r.plugin is old}
+                      for r in previous}
+            records: List[HookRecord] = []
+            for (event, callback, priority, timeout, _, wrapper), is_async in prepared:
+                seq = places.pop((event, getattr(callback, "__name__", None)), None)
+                if seq is None:
+                    self._seq += 1
+                    seq = self._seq
+                records.append(HookRecord(event, callback, new, priority, timeout, is_async,
+                                          seq, wrapper))
+            self._swap(previous, records)
+        self._watch(new)
+        for rec in records:
+            logger.debug("registered hook %r for %r (%s, priority %d, timeout %s)",
+                         getattr(rec.callback, "__qualname__", rec.callback), rec.event,
+                         rec.label, rec.priority, rec.timeout)
+        for report in reports:
+            self._report(*report)
+        if replay and self._historic:
             try:
-                for event, callback, priority, timeout, async_hook, wrapper in hooks:
-                    rec = self.register(event, callback, plugin=new, priority=priority,
-                                        timeout=timeout, async_hook=async_hook,
-                                        wrapper=wrapper, replay=False, checked=checked)
-                    seq = places.pop((event, getattr(callback, "__name__", None)), None)
-                    if seq is not None:
-                        rec.seq = seq
-                        moved[event] = None
-                    records.append(rec)
+                self._catch_up(records)
             except BaseException:
-                self.unregister_plugin(new)
+                with self._lock:
+                    self._swap(records, previous, hold=False)  # back in service as they were
                 raise
-            if old is not None:
-                self.unregister_plugin(old)
-            for name in moved:  # keep every table in seq order (see _build)
-                table = self._patterns if "*" in name else self._exact
-                if name in table:
-                    table[name].sort(key=_seq)
-                self._drop_plans(name)
         return records
+
+    def replay(self, records: Iterable[HookRecord]) -> None:
+        """Hand each record the remembered data of the historic events it
+        matches, oldest first, then let it take part in their triggers.  A
+        record held back (``replay=False``) also receives, in order, the
+        data triggered while it waited; one already in service gets the
+        whole history again.  Results go nowhere; errors are reported like
+        a hook's (``on_error``, ``nitro.plugin.error``, the log) and never
+        raised.  Hooks of disabled plugins get nothing.  Async hooks are
+        replayed as a task of the running event loop, or skipped with a
+        warning when there is none."""
+        records = list(records)
+        with self._lock:
+            for rec in records:
+                if rec.wrapper or rec not in self._registered(rec.event):
+                    continue
+                for ev in self._historic_of(rec.event):
+                    if rec not in ev.held:
+                        ev.held[rec] = 0
+                        self._drop_event_plan(ev)
+        self._catch_up(records)
 
     def get_tables(self) -> List[List[HookRecord]]:
         """Every registration list (exact events and patterns), a snapshot."""
         with self._lock:
-            return [list(recs) for table in (self._exact, self._patterns)
-                    for recs in table.values()]
+            return [list(ev.hooks) for ev in self._events.values() if ev.hooks] + \
+                [list(recs) for recs in self._patterns.values()]
 
     def remove_record(self, record: HookRecord) -> bool:
         """Remove one registration by its record."""
-        return self._remove(lambda r: r is record, (record.event,)) > 0
-
-    def _remove(self, doomed: Callable[[HookRecord], bool],
-                names: Optional[Iterable[str]]) -> int:
-        removed = 0
         with self._lock:
-            for table in (self._exact, self._patterns):
-                for name in list(table if names is None else names):
-                    recs = table.get(name)
-                    if not recs:
-                        continue
-                    kept = [r for r in recs if not doomed(r)]
-                    if len(kept) == len(recs):
-                        continue
-                    removed += len(recs) - len(kept)
-                    self._forget(r for r in recs if doomed(r))
-                    if kept:
-                        table[name] = kept
-                    else:
-                        del table[name]
-                        if table is self._patterns:
-                            self._index.discard(name)
-                    self._drop_plans(name)
-        return removed
+            doomed = [r for r in self._registered(record.event) if r is record]
+            self._unfile(doomed)
+        return bool(doomed)
 
     def clear_event(self, event_name: str) -> None:
         """Remove every hook registered under exactly this name (an event or
         a pattern); patterns that merely match it stay."""
         with self._lock:
-            self._forget(self._exact.pop(event_name, ()))
-            pattern_recs = self._patterns.pop(event_name, None)
-            if pattern_recs is not None:
-                self._forget(pattern_recs)
-                self._index.discard(event_name)
-            self._drop_plans(event_name)
+            self._unfile(list(self._registered(event_name)))
 
     def clear_all(self) -> None:
-        """Remove every hook."""
+        """Remove every hook (declarations and history stay)."""
         with self._lock:
-            self._exact.clear()
             self._patterns.clear()
             self._index = PatternIndex()
             self._by_plugin.clear()
+            for ev in self._events.values():
+                ev.hooks = []
+                if ev.history is not None:
+                    ev.held.clear()
             self._invalidate()
 
-    def _file(self, rec: HookRecord) -> None:
-        """Add a new record to the tables and indexes (lock held; the
-        caller drops the plans it affects, see :meth:`_drop_plans`)."""
+    # -- filing (lock held) ----------------------------------------------
+
+    def _event(self, name: str) -> Event:
+        ev = self._events.get(name)
+        if ev is None:
+            ev = self._events[name] = Event(name)
+        return ev
+
+    def _registered(self, name: str) -> Sequence[HookRecord]:
+        if "*" in name:
+            return self._patterns.get(name, ())
+        ev = self._events.get(name)
+        return ev.hooks if ev is not None else ()
+
+    def _owned(self, plugin: Any) -> List[HookRecord]:
+        return [r for r in self._by_plugin.get(id(plugin), ()) if r.plugin is plugin]
+
+    def _historic_of(self, name: str) -> List[Event]:
+        """The historic events a hook registered under ``name`` runs on."""
+        if "*" not in name:
+            ev = self._historic.get(name)
+            return [ev] if ev is not None else []
+        return [ev for event, ev in self._historic.items() if match_pattern(name, event)]
+
+    def _file(self, rec: HookRecord, hold: bool = True) -> None:
+        """Add a record to the tables and indexes, held back from its
+        historic events unless ``hold`` is false (the caller drops the
+        plans it affects)."""
         name = rec.event
-        table = self._patterns if "*" in name else self._exact
-        recs = table.get(name)
-        if recs is None:
-            recs = table[name] = []
-            if table is self._patterns:
+        if "*" in name:
+            recs = self._patterns.get(name)
+            if recs is None:
+                recs = self._patterns[name] = []
                 self._index.add(name)
-        recs.append(rec)
+            recs.append(rec)
+        else:
+            self._event(name).hooks.append(rec)
+            self._transient.pop(name, None)
         if rec.plugin is not None:
             self._by_plugin.setdefault(id(rec.plugin), {})[rec] = None
+        if hold and self._historic and not rec.wrapper:
+            for ev in self._historic_of(name):
+                ev.held[rec] = 0
 
-    def _forget(self, records: Iterable[HookRecord]) -> None:
-        """Take removed records out of the per-plugin index (lock held)."""
+    def _unfile(self, doomed: List[HookRecord]) -> None:
+        """Take records out of every table and index, dropping the plans
+        they were part of."""
+        if not doomed:
+            return
+        gone = set(doomed)
+        names = list(dict.fromkeys(r.event for r in doomed))
+        for name in names:
+            if "*" in name:
+                kept = [r for r in self._patterns.get(name, ()) if r not in gone]
+                if kept:
+                    self._patterns[name] = kept
+                else:
+                    self._patterns.pop(name, None)
+                    self._index.discard(name)
+            else:
+                ev = self._events.get(name)
+                if ev is not None:
+                    ev.hooks = [r for r in ev.hooks if r not in gone]
+            if self._historic:
+                for ev in self._historic_of(name):
+                    for rec in doomed:
+                        ev.held.pop(rec, None)
         by_plugin = self._by_plugin
-        for rec in records:
+        for rec in doomed:
             if rec.plugin is not None:
                 owned = by_plugin.get(id(rec.plugin))
                 if owned is not None:
                     owned.pop(rec, None)
                     if not owned:
                         del by_plugin[id(rec.plugin)]
+        for name in names:
+            self._drop_plans(name)
+
+    def _swap(self, removed: List[HookRecord], added: List[HookRecord],
+              hold: bool = True) -> None:
+        """Replace ``removed`` by ``added`` in one step, every table kept in
+        seq order."""
+        self._unfile(removed)
+        for rec in added:
+            self._file(rec, hold)
+        for name in dict.fromkeys(r.event for r in added):
+            recs = self._registered(name)
+            if isinstance(recs, list):
+                recs.sort(key=_seq)
+            self._drop_plans(name)
+
+    def _watch(self, plugin: Any) -> None:
+        watch = getattr(plugin, "nitro_watch", None) if plugin is not None else None
+        if watch is not None:
+            watch(self)
+
+    # -- plans ----------------------------------------------------------
 
     def _invalidate(self) -> None:
-        # Caller holds the lock.  New dicts, so readers keep consistent ones.
-        self._plans = {}
-        self._fast = {}
-        self._runners = {}
+        """Drop every plan (lock held)."""
+        events = self._events
+        for name in list(events):
+            ev = events[name]
+            ev.drop_plan()
+            if not ev.owns_state():
+                del events[name]
+        self._transient = {}
         self._cached = NameIndex()
+
+    def _drop_event_plan(self, ev: Event) -> None:
+        ev.fast = ev.run = ev.plan = None  # (Event.drop_plan, inlined: changes are frequent)
+        if not ev.hooks and ev.spec is None and self._events.get(ev.name) is ev:
+            del self._events[ev.name]
+            self._transient.pop(ev.name, None)
 
     def _drop_plans(self, name: str) -> None:
         """Drop the cached plans a change to ``name`` affects (lock held):
         the event's own plan, or for a pattern the plans of every cached
         event it matches."""
-        plans, fast, runners = self._plans, self._fast, self._runners
+        events = self._events
         if "*" not in name:
-            plans.pop(name, None)
-            fast.pop(name, None)
-            runners.pop(name, None)
+            ev = events.get(name)
+            if ev is not None:
+                self._drop_event_plan(ev)
             return
         for event in self._cached.matching(name):
-            if plans.pop(event, None) is not None:
-                fast.pop(event, None)
-                runners.pop(event, None)
+            ev = events.get(event)
+            if ev is not None and ev.plan is not None:
+                self._drop_event_plan(ev)
 
-    def _plugin_state_changed(self, plugin: Any) -> None:
+    def plugin_state_changed(self, plugin: Any) -> None:
         """Called by a plugin whose ``enabled`` changed: drop the plans that
         hold its hooks."""
         with self._lock:
-            owned = self._by_plugin.get(id(plugin))
-            if owned:
-                for name in dict.fromkeys(r.event for r in owned if r.plugin is plugin):
-                    self._drop_plans(name)
+            for name in dict.fromkeys(r.event for r in self._owned(plugin)):
+                self._drop_plans(name)
+
+    def _build(self, name: str) -> Runner:
+        """The plan of ``name``, built and cached if there is none."""
+        with self._lock:
+            ev = self._events.get(name)
+            if ev is not None and ev.plan is not None:
+                return ev.plan
+            if ev is None:
+                ev = self._events[name] = Event(name)
+                transient = self._transient
+                transient[name] = None
+                if len(transient) > _MAX_TRANSIENT:
+                    oldest = next(iter(transient))  # evict one, the oldest
+                    old = self._events.get(oldest)
+                    if old is not None:
+                        self._drop_event_plan(old)
+                    transient.pop(oldest, None)
+            recs = list(ev.hooks)  # in registration (seq) order
+            matched = self._index.matching(name) if self._patterns else ()
+            if matched:
+                patterns = self._patterns
+                for pattern in matched:
+                    recs.extend(patterns[pattern])
+                recs.sort(key=_seq)
+            # Stable, also reversed: equal priorities keep registration order.
+            recs.sort(key=_priority, reverse=True)
+            # Plugins we are told about are filtered now; others per call.
+            held = ev.held
+            live = [r for r in recs if not (r.plugin is not None and is_watched(r.plugin)
+                                            and not is_enabled(r.plugin)) and r not in held]
+            wrappers = [r for r in live if r.wrapper]
+            if wrappers:
+                live = [r for r in live if not r.wrapper]
+            sync = [r for r in live if not r.is_async]
+            ctx = self._ctx
+            plain = ctx.strategy != "collect_all" and ctx.trace is None
+            fast = fast_chain(sync) if plain else None
+            afast = None
+            if plain and live and ev.mode == CHAIN and all(r.is_async for r in live):
+                afast = fast_chain(live)  # the awaited loop is a chain's
+            historic = ev.history is not None
+            plan = Runner(ctx, name, ev.mode, historic, recs, sync, live, wrappers, fast, afast)
+            ev.plan = plan
+            if historic:
+                ev.run = self._historic_trigger(name)
+            else:
+                ev.run = plan.run
+                if ev.mode == CHAIN and plan.fast is not None and not plan.skipped \
+                        and not plan.wrappers:
+                    ev.fast = plan.fast
+            cached = self._cached
+            if name not in cached:
+                if cached.oversized(len(self._events)):
+                    self._cached = NameIndex(n for n, e in self._events.items()
+                                             if e.plan is not None)
+                else:
+                    cached.add(name)
+            return plan
+
+    def _historic_trigger(self, name: str) -> Callable[[Any], Any]:
+        def run(data: Any) -> Any:
+            return self._remember(name, data).run(data)
+        return run
+
+    def _remember(self, name: str, data: Any) -> Runner:
+        """Add ``data`` to a historic event's history and return the plan
+        to run it with, in one step (see :meth:`replay`)."""
+        with self._lock:
+            ev = self._events[name]
+            if ev.history is not None:
+                ev.history.append(data)
+            return ev.plan if ev.plan is not None else self._build(name)
+
+    # -- declarations ---------------------------------------------------
+
+    def declare(self, specs: Iterable[EventSpec], origin: Any = None) -> List[EventSpec]:
+        """Declare ``specs`` all or none: a conflict raises
+        :class:`ValidationError` before anything is declared.  Returns the
+        specs in force (an earlier equal declaration stays).  ``origin``
+        (a :class:`PluginSource`) says where they came from.  When these are
+        the first declarations, the hooks registered before are checked
+        against them (reported, never removed)."""
+        result: List[EventSpec] = []
+        with self._lock:
+            first = not self._declared
+            fresh: Dict[str, EventSpec] = {}
+            for spec in specs:
+                if spec.name.startswith(RESERVED_PREFIX):
+                    if spec.mode != "chain" or spec.historic:
+                        raise ValidationError("event %r: names under 'nitro.' are the "
+                                              "framework's own events, always declared as "
+                                              "plain chains" % (spec.name,))
+                    result.append(spec)
+                    continue
+                known_ev = self._declared.get(spec.name)
+                known = fresh.get(spec.name) or (known_ev.spec if known_ev is not None
+                                                 else None)
+                if known is not None:
+                    if not known.same_settings(spec):
+                        where = known_ev.origin if known_ev is not None else None
+                        raise ValidationError(
+                            "event %r is already declared with mode=%r, historic=%r%s; it "
+                            "cannot be declared again with mode=%r, historic=%r"
+                            % (spec.name, known.mode, known.historic,
+                               " by %s" % where.describe() if where is not None else "",
+                               spec.mode, spec.historic))
+                    result.append(known)
+                    continue
+                fresh[spec.name] = spec
+                result.append(spec)
+            for name, spec in fresh.items():
+                ev = self._event(name)
+                self._transient.pop(name, None)
+                ev.declare(spec, origin)
+                self._declared[name] = ev
+                if spec.historic:
+                    self._historic[name] = ev
+                self._drop_event_plan(ev)
+            recheck = self._all_records() if fresh and first else []
+        if fresh:
+            logger.debug("declared events %s", ", ".join(fresh))
+        for rec in recheck:
+            report = self._conformance(rec.event, rec.callback, rec.plugin, lenient=True)
+            if report is not None:
+                self._report(*report)
+        return result
+
+    def get_event_specs(self) -> Dict[str, EventSpec]:
+        """The declared events: ``{name: EventSpec}``, in declaration order."""
+        with self._lock:
+            return {name: ev.spec for name, ev in self._declared.items()
+                    if ev.spec is not None}
+
+    def event_origin(self, name: str) -> Any:
+        """Where a declared event came from (a :class:`PluginSource`), or ``None``."""
+        ev = self._declared.get(name)
+        return ev.origin if ev is not None else None
+
+    def is_declared(self, name: str) -> bool:
+        """Whether a hook on ``name`` conforms: a declared or reserved
+        (``nitro.*``) event, or a pattern matching one."""
+        return is_declared(name, self._declared)
+
+    def clear_history(self, name: str) -> None:
+        """Forget the remembered triggers of a historic event."""
+        with self._lock:
+            ev = self._historic.get(name)
+            if ev is not None:
+                ev.clear_history()
+
+    def _all_records(self) -> List[HookRecord]:
+        return [r for ev in self._events.values() for r in ev.hooks] + \
+            [r for recs in self._patterns.values() for r in recs]
+
+    # -- admission --------------------------------------------------------
+
+    def hook_findings(self, event: str, callback: Callable[..., Any], *, plugin: Any = None,
+                      priority: int = 50, timeout: Optional[float] = None,
+                      wrapper: bool = False, is_async: Optional[bool] = None,
+                      method: bool = False) -> List[Finding]:
+        """Every admission check registration makes, without registering:
+        ``(phase, kind, message)`` for each finding.  Phase "validation":
+        registration refuses the hook; kind "options:<event>:<hook>" (event
+        name, priority, timeout, async lifecycle handler), "wrapper:..." (a
+        wrapper's options) or "signature:..." (no parameter for the data,
+        a wrapper that is not a generator).  Phase "event", kind
+        "undeclared:<event>": the event is not declared (refused under
+        ``strict_events``, else registered and reported).  ``method=True``:
+        ``callback`` is a function to be bound to an instance (its first
+        parameter is skipped)."""
+        if is_async is None:
+            is_async = is_async_callable(callback)
+        name = getattr(callback, "__qualname__", None) or repr(callback)
+        try:
+            check_hook(event, callback, priority, timeout, is_async)
+        except (TypeError, ValueError) as exc:
+            return [(VALIDATION, "options:%s:%s" % (event, name),
+                     "%s for event %r: %s" % (who(callback, plugin), event, exc))]
+        findings: List[Finding] = []
+        problem = wrapper_problem(callback, event, plugin, timeout, is_async) \
+            if wrapper else None
+        if problem is not None:
+            findings.append((VALIDATION, "wrapper:%s:%s" % (event, name), problem))
+        problem = signature_problem(callback, event, wrapper, plugin, method)
+        if problem is not None:
+            findings.append((VALIDATION, "signature:%s:%s" % (event, name), problem))
+        report = self._conformance(event, callback, plugin, lenient=False)
+        if report is not None:
+            findings.append((report[1], report[2], report[3]))
+        return findings
+
+    def _admit(self, event: str, callback: Callable[..., Any], plugin: Any, wrapper: bool,
+               timeout: Optional[float], is_async: bool) -> Optional[Tuple[Any, ...]]:
+        """Raise :class:`ValidationError` for a hook registration refuses;
+        return the report to make once it is registered, if any."""
+        problem = wrapper_problem(callback, event, plugin, timeout, is_async) \
+            if wrapper else None
+        if problem is None:
+            problem = signature_problem(callback, event, wrapper, plugin)
+        if problem is not None:
+            raise ValidationError(problem)
+        report = self._conformance(event, callback, plugin, lenient=True) \
+            if self._declared else None
+        if report is not None and self.strict_events:
+            raise ValidationError(report[3])
+        return report
+
+    def _conformance(self, event: str, callback: Any, plugin: Any,
+                     lenient: bool) -> Optional[Tuple[Any, ...]]:
+        """The report for a hook on an undeclared event, or ``None``.  With
+        ``lenient``, one already reported is ``None`` too (and the message,
+        with its "did you mean", is not even made)."""
+        declared = self._declared
+        if not declared or is_declared(event, declared):
+            return None
+        plugin_name = getattr(plugin, "name", None) if plugin is not None else None
+        if lenient and not self.strict_events and (plugin_name or "", event) in self._reported:
+            return None
+        hooker = "plugin %r" % (plugin_name,) if plugin_name is not None \
+            else who(callback, plugin)
+        message = undeclared_message(event, hooker, list(declared))
+        if self.strict_events:
+            message += "; strict_events refuses it"
+        return (plugin_name, EVENT, "undeclared:%s" % (event,), message)
+
+    def _report(self, plugin_name: Optional[str], phase: str, kind: str, message: str
+                ) -> None:
+        key = (plugin_name or "", kind.partition(":")[2])
+        with self._lock:
+            if key in self._reported:
+                return
+            self._reported.add(key)
+        if self._reporter is None:
+            logger.warning("%s", message)
+        else:
+            self._reporter(plugin_name, phase, kind, message)
 
     # -- introspection --------------------------------------------------
 
@@ -336,7 +666,13 @@ class HookRegistry:
     def get_all_events(self) -> List[str]:
         """Every event name and pattern with at least one hook."""
         with self._lock:
-            return list(self._exact) + list(self._patterns)
+            return [name for name, ev in self._events.items() if ev.hooks] + \
+                list(self._patterns)
+
+    def _plan(self, name: str) -> Runner:
+        ev = self._events.get(name)
+        plan = ev.plan if ev is not None else None
+        return plan if plan is not None else self._build(name)
 
     # -- configuration --------------------------------------------------
 
@@ -346,23 +682,19 @@ class HookRegistry:
             raise ValueError("unknown error strategy %r; choose one of %s"
                              % (strategy, ", ".join(STRATEGIES)))
         with self._lock:
-            self._strategy = strategy
+            self._ctx.strategy = strategy
             self._invalidate()
-
-    @property
-    def error_strategy(self) -> str:
-        return self._strategy
 
     def enable_hook_tracing(self, enabled: bool = True) -> None:
         """Log every hook run (logger ``nitro_dispatch.trace``, DEBUG) and
         keep the last 1,000 runs for :meth:`get_trace`.  Off, it costs
-        nothing: traced chains use the general runner, untraced ones the fast
-        loop."""
+        nothing: traced events run through the step loop, untraced ones the
+        happy-path loops."""
         with self._lock:
-            self._tracing = bool(enabled)
             if enabled and self._trace is None:
                 from collections import deque
                 self._trace = deque(maxlen=1000)
+            self._ctx.trace = self._trace if enabled else None
             self._invalidate()
 
     def get_trace(self) -> List[HookTrace]:
@@ -376,309 +708,155 @@ class HookRegistry:
     def get_last_errors(self) -> List[Dict[str, Any]]:
         """The errors ``collect_all`` gathered in this thread's (or asyncio
         task's) last trigger: dicts with keys ``plugin``, ``error``, ``event``."""
-        var = self._errors_var
-        return list(var.get([])) if var is not None else []
+        from ._failures import last_errors
 
-    # -- plans ----------------------------------------------------------
-
-    def _plan(self, event: str) -> Plan:
-        plan = self._plans.get(event)
-        if plan is None:
-            plan = self._build(event)
-        return plan
-
-    def _build(self, event: str) -> Plan:
-        with self._lock:
-            plan = self._plans.get(event)
-            if plan is not None:
-                return plan
-            recs = list(self._exact.get(event, ()))  # in registration (seq) order
-            matched = self._index.matching(event) if self._patterns else ()
-            if matched:
-                patterns = self._patterns
-                for pattern in matched:
-                    recs.extend(patterns[pattern])
-                recs.sort(key=_seq)
-            # Stable, also reversed: equal priorities keep registration order.
-            recs.sort(key=_priority, reverse=True)
-            # Plugins we are told about are filtered now; others per call.
-            live = [r for r in recs if not (r.plugin is not None and _watched(r.plugin)
-                                            and not _enabled(r.plugin))]
-            sync = [r for r in live if not r.is_async]
-            plain = self._strategy != "collect_all" and not self._tracing
-            fast = _fast_chain(sync) if plain else None
-            afast = None
-            if plain and live and all(r.is_async for r in live):
-                afast = _fast_chain(live)
-            plan = Plan(event, recs, sync, live, fast, afast)
-            plans = self._plans
-            if len(plans) >= _MAX_PLANS + len(self._exact):
-                oldest = next(iter(plans))  # evict one plan, the oldest
-                del plans[oldest]
-                self._fast.pop(oldest, None)
-                self._runners.pop(oldest, None)
-            if self._events is not None or self._wrappers:
-                plan = specialize(self, plan)
-                special = plan.special
-                if special is not None and special.trigger is special.fast_run:
-                    self._runners[event] = special.trigger  # a collect/first tight loop
-            plans[event] = plan
-            cached = self._cached
-            if event not in cached:
-                if cached.oversized(len(plans)):
-                    cached = self._cached = NameIndex(plans)
-                else:
-                    cached.add(event)
-            return plan
-
-    def _sync_chain(self, event: str) -> Optional[_Chain]:
-        """Prepare ``trigger``: warn once per async hook it skips, and file
-        the fast chain (if any) where the hot loop looks first."""
-        plan = self._plans.get(event) or self._build(check_event(event))
-        skipped = [r for r in plan.live if r.is_async and not r.warned]
-        with self._lock:
-            for rec in skipped:
-                if not rec.warned:
-                    rec.warned = True
-                    logger.warning("trigger(%r) skips async %s; use trigger_async to run it",
-                                   event, rec.label)
-            if plan.fast is not None and self._plans.get(event) is plan:
-                self._fast[event] = plan.fast
-        return plan.fast
+        return last_errors(self._ctx)
 
     # -- triggers -------------------------------------------------------
 
     def trigger(self, event_name: str, data: Any = None) -> Any:
-        """Run the chain for ``event_name``: each hook gets the data and may
-        return new data (``None`` keeps it); returns the final data.
+        """Run the hooks of ``event_name`` by its mode: a chain (default)
+        passes each hook's non-``None`` result on as the data and returns
+        the final data.
 
         Async hooks are skipped here (one warning per hook); use
         :meth:`trigger_async` for them.
         """
-        fns = self._fast.get(event_name)
-        if fns is None:
-            run = self._runners.get(event_name)
+        ev = self._events.get(event_name)
+        if ev is not None:
+            fns = ev.fast
+            if fns is not None:
+                # The hot loop (PERFORMANCE.md "plain"); the first exception
+                # hands the rest of the run to the step loop.
+                for fn in fns:
+                    try:
+                        result = fn(data)
+                    except Exception as exc:
+                        return fns.runner.resume(fn, exc, data)
+                    if result is not None:
+                        data = result
+                return data
+            run = ev.run
             if run is not None:
-                return run(data)  # a collect or first event's tight loop
-            plan = self._plans.get(event_name)
-            if plan is not None and plan.special is not None:
-                return plan.special.trigger(data)  # a mode, history or wrappers
-            fns = self._sync_chain(event_name)
-            if fns is None:
-                return self._trigger_general(event_name, data)
-        # The hot loop (PERFORMANCE.md "plain" plus StopPropagation).
-        for fn in fns:
-            try:
-                result = fn(data)
-            except StopPropagation as stop:
-                return stop.result if stop.has_result else data
-            except Exception as exc:
-                self._fast_failed(event_name, fns, fn, exc)
-                continue
-            if result is not None:
-                data = result
-        return data
+                return run(data)
+        return self._cold(event_name, data)
+
+    def _cold(self, name: str, data: Any) -> Any:
+        """Trigger an event without a plan: build it (checking the name)."""
+        with self._lock:
+            self._build(check_event(name))
+            ev = self._events[name]
+            fast, run = ev.fast, ev.run
+        if fast is not None:
+            return self.trigger(name, data)  # the hot loop, now that there is a plan
+        assert run is not None
+        return run(data)
 
     async def trigger_async(self, event_name: str, data: Any = None) -> Any:
-        """Run the chain, awaiting async hooks and calling sync ones directly."""
-        plan = self._plans.get(event_name) or self._build(check_event(event_name))
+        """Run the hooks, awaiting async hooks and calling sync ones directly."""
+        ev = self._events.get(event_name)
+        plan = ev.plan if ev is not None else None
+        if plan is None:
+            plan = self._build(check_event(event_name))
+        if plan.historic:
+            plan = self._remember(event_name, data)
         afns = plan.afast
-        if afns is not None:  # only async hooks: the awaited loop
+        if afns is not None:  # only plain async hooks: the awaited loop
             for afn in afns:
                 try:
                     result = await afn(data)
-                except StopPropagation as stop:
-                    return stop.result if stop.has_result else data
                 except Exception as exc:
-                    self._fast_failed(event_name, afns, afn, exc)
-                    continue
+                    return await afns.runner.resume_async(afn, exc, data)
                 if result is not None:
                     data = result
             return data
-        fns = plan.fast
-        if fns is not None and len(fns) == len(plan.live):
-            # Only plain sync hooks: trigger's loop, repeated here on purpose
-            # (calling trigger would look the plan up again, and a plan
-            # changed meanwhile could make it skip async hooks).
-            for fn in fns:
-                try:
-                    result = fn(data)
-                except StopPropagation as stop:
-                    return stop.result if stop.has_result else data
-                except Exception as exc:
-                    self._fast_failed(event_name, fns, fn, exc)
-                    continue
-                if result is not None:
-                    data = result
-            return data
-        return await self._trigger_general_async(plan, event_name, data)
-
-    def _trigger_general(self, event: str, data: Any) -> Any:
-        plan = self._plans.get(event) or self._build(event)
-        if plan.special is not None:
-            return plan.special.trigger(data)
-        return drive(self._chain(plan.sync, event, data), self, event)
-
-    async def _trigger_general_async(self, plan: Plan, event: str, data: Any) -> Any:
-        if plan.special is not None:
-            return await plan.special.trigger_async(data)
-        return await drive_async(self._chain(plan.live, event, data), self, event)
-
-    def _chain(self, records: Tuple[HookRecord, ...], event: str,
-               data: Any) -> Generator[Step, Any, Any]:
-        """Every dispatch rule but the call itself.
-
-        Yields ``(record, data)`` for the driver to call; the driver sends
-        back the result or throws in the exception.  Returns the final data.
-        Under ``collect_all`` the errors are stored for
-        :meth:`get_last_errors` when the chain ends.
-        """
-        trace = self._trace if self._tracing else None
-        errors: Optional[List[Dict[str, Any]]] = [] if self._strategy == "collect_all" else None
-        # Plugins that do not report ``enabled`` changes are read once, here,
-        # so the chain in flight is a snapshot like any cached plan.
-        records = tuple(r for r in records if _watched(r.plugin) or _enabled(r.plugin))
-        try:
-            for rec in records:
-                started = time.perf_counter() if trace is not None else 0.0
-                try:
-                    result = yield rec, data
-                except StopPropagation as stop:
-                    if trace is not None:
-                        self._record_trace(trace, event, rec, started, "stop")
-                    if stop.has_result:
-                        data = stop.result
-                    break
-                except Exception as exc:
-                    if trace is not None:  # recorded before fail_fast raises
-                        self._record_trace(trace, event, rec, started, "timeout" if isinstance(
-                            exc, HookTimeoutError) else "error")
-                    self._hook_failed(event, rec, exc, errors)
-                    continue
-                if trace is not None:
-                    self._record_trace(trace, event, rec, started, "ok")
-                if result is not None:
-                    data = result
-            return data
-        finally:
-            if errors is not None:
-                self._store_errors(errors)
-
-    def _record_trace(self, trace: Any, event: str, rec: HookRecord, started: float,
-                      outcome: str) -> None:
-        elapsed = time.perf_counter() - started
-        trace.append(HookTrace(event, rec.plugin_name, rec.priority, elapsed, outcome))
-        trace_logger.debug("event=%s plugin=%s priority=%d elapsed=%.3fms outcome=%s",
-                           event, rec.plugin_name or "-", rec.priority, elapsed * 1000.0,
-                           outcome)
-
-    def _call_timed(self, rec: HookRecord, event: str, data: Any) -> Any:
-        """Run a sync hook with a timeout on the shared pool (see _calls.py)."""
-        from ._calls import call_timed
-
-        return call_timed(rec, event, data)
-
-    async def _call_async(self, rec: HookRecord, event: str, data: Any) -> Any:
-        """Call one hook of ``trigger_async``'s general runner (see _calls.py)."""
-        from ._calls import call_async
-
-        return await call_async(rec, event, data)
-
-    # -- errors ---------------------------------------------------------
-
-    def _fast_failed(self, event: str, fns: _Chain, fn: Callable[..., Any],
-                     exc: Exception) -> None:
-        for index, candidate in enumerate(fns):
-            if candidate is fn:
-                self._hook_failed(event, fns.records[index], exc, None)
-                return
-
-    def _hook_failed(self, event: str, rec: HookRecord, exc: Exception,
-                     errors: Optional[List[Dict[str, Any]]]) -> bool:
-        """Tell the plugin and ``nitro.plugin.error``, then apply the strategy
-        (see _failures.py).  Returns False."""
-        from ._failures import hook_failed
-
-        return hook_failed(self, event, rec, exc, errors)
-
-    def _notify_error(self, event: str, rec: HookRecord, exc: Exception) -> None:
-        from ._failures import notify_error
-
-        notify_error(self, event, rec, exc)
+        if plan.asyncfree and plan.fast is not None and not plan.wrappers:
+            return plan.loop()(data)
+        return await plan.run_async(data)
 
     def emit_safely(self, event: str, data: Any) -> Any:
-        """Run the sync chain of ``event`` with every error logged and none
-        raised, whatever the strategy (used for lifecycle events)."""
-        if not self._exact and not self._patterns:
-            return data  # no hooks at all (discovery before any load): nothing to run
-        for rec in self._plan(event).sync:
-            if not _enabled(rec.plugin):
-                continue
-            try:
-                result = rec.callback(data)
-            except StopPropagation as stop:
-                if stop.has_result:
-                    data = stop.result
-                break
-            except Exception as exc:
-                logger.error("%s failed on event %r: %s: %s", rec.label, event,
-                             type(exc).__name__, exc, exc_info=exc)
-                continue
-            if result is not None:
-                data = result
-        return data
+        """Run the sync hooks of a lifecycle event with every error logged
+        and none raised, whatever the strategy; timeouts hold as for any
+        hook, and a ``KeyboardInterrupt`` propagates (after the wrappers)."""
+        return self._emit_without(event, data, None)
 
-    def _store_errors(self, errors: List[Dict[str, Any]]) -> None:
-        from ._failures import store_errors
+    def _emit_without(self, event: str, data: Any, skip: Optional[HookRecord]) -> Any:
+        """:meth:`emit_safely` without the hook ``skip`` (the one whose
+        failure ``nitro.plugin.error`` reports)."""
+        if not self._patterns and event not in self._events:
+            return data  # no hooks for it at all: nothing to run
+        plan = self._plan(event)
+        records, wrappers = plan.sync, plan.wrappers
+        if skip is not None:
+            records = tuple(r for r in records if r is not skip)
+            wrappers = tuple(r for r in wrappers if r is not skip)
+        if not records and not wrappers:
+            return data
+        return drive(steps(self._ctx, QUIET, event, CHAIN, records, wrappers, data), event)
 
-        store_errors(self, errors)
+    # -- historic replay --------------------------------------------------
 
+    def _catch_up(self, records: List[HookRecord]) -> None:
+        """Hand each held record its historic events' data (see :meth:`replay`)."""
+        for rec in records:
+            with self._lock:
+                events = [ev for ev in self._historic_of(rec.event) if rec in ev.held]
+            for ev in events:
+                if rec.is_async:
+                    self._catch_up_later(ev, rec)
+                    continue
+                try:
+                    while True:
+                        data, more = self._next_replay(ev, rec)
+                        if not more:
+                            break
+                        drive(steps(self._ctx, REPLAY, ev.name, CHAIN, (rec,), (), data),
+                              ev.name)
+                except BaseException:  # KeyboardInterrupt: the hook joins as it is
+                    with self._lock:
+                        if ev.held.pop(rec, None) is not None:
+                            self._drop_event_plan(ev)
+                    raise
 
-def drive(steps: Generator[Step, Any, Any], registry: HookRegistry, event: str) -> Any:
-    """Run a chain generator (:meth:`HookRegistry._chain`, or a mode's)
-    synchronously: call each hook it yields, send back the result or throw
-    in the exception; return what the generator returns."""
-    try:
-        rec, current = next(steps)
-        while True:
-            try:
-                if rec.timeout is None:
-                    result = rec.callback(current)
-                else:
-                    result = registry._call_timed(rec, event, current)
-            except BaseException as exc:
-                rec, current = steps.throw(exc)
-            else:
-                rec, current = steps.send(result)
-    except StopIteration as done:
-        return done.value
+    def _next_replay(self, ev: Event, rec: HookRecord) -> Tuple[Any, bool]:
+        """The next remembered data for a held ``rec``, or ``(None, False)``
+        when it has them all: then it joins the event's triggers."""
+        with self._lock:
+            cursor = ev.held.get(rec)
+            if cursor is None:
+                return None, False
+            history = ev.history or []
+            if cursor >= len(history) or not is_enabled(rec.plugin):
+                del ev.held[rec]
+                self._drop_event_plan(ev)
+                return None, False
+            ev.held[rec] = cursor + 1
+            return history[cursor], True
 
+    def _catch_up_later(self, ev: Event, rec: HookRecord) -> None:
+        import asyncio
 
-async def drive_async(steps: Generator[Step, Any, Any], registry: HookRegistry,
-                      event: str) -> Any:
-    """:func:`drive` for ``trigger_async``: async hooks are awaited, and a
-    hook's own error comes back unwrapped (see :class:`_Raised`)."""
-    try:
-        rec, current = next(steps)
-        while True:
-            try:
-                result = await registry._call_async(rec, event, current)
-            except _Raised as raised:  # the hook's own error, unwrapped
-                rec, current = steps.throw(raised.error)
-            except BaseException as exc:
-                rec, current = steps.throw(exc)
-            else:
-                rec, current = steps.send(result)
-    except StopIteration as done:
-        return done.value
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            logger.warning("%s is async and no event loop is running: historic event %r is "
+                           "not replayed to it", rec.label, ev.name)
+            with self._lock:
+                if ev.held.pop(rec, None) is not None:
+                    self._drop_event_plan(ev)
+            return
 
+        async def run() -> None:
+            while True:
+                data, more = self._next_replay(ev, rec)
+                if not more:
+                    return
+                await drive_async(steps(self._ctx, REPLAY, ev.name, CHAIN, (rec,), (), data),
+                                  ev.name)
 
-class _Raised(Exception):
-    """Carries a hook's own error out of :meth:`HookRegistry._call_async`."""
-
-    def __init__(self, error: BaseException) -> None:
-        super().__init__(error)
-        self.error = error
+        task = loop.create_task(run())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
 
 # Sort keys that run in C without importing operator (import time counts):

@@ -166,10 +166,8 @@ def reinstate(manager: "PluginManager", name: str,
         manager._report(name, "reload", str(error), entry.source, exc)
         return error
     # on_load ran again, so historic events are replayed again, as at a load.
-    from ._events import replay
-
-    replay(manager.hooks, [rec for recs in manager.hooks.get_tables() for rec in recs
-                           if rec.plugin is old])
+    manager.hooks.replay([rec for recs in manager.hooks.get_tables() for rec in recs
+                          if rec.plugin is old])
     return None
 
 

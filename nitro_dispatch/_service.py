@@ -10,8 +10,6 @@ entries under its lock.
 from __future__ import annotations
 
 from ._errors import NitroPluginError, PluginLoadError
-from ._events import admit_plugin_hooks
-from ._events import replay as replay_history
 from ._manager import logger
 from ._plugin import PluginBase
 
@@ -66,18 +64,9 @@ def attach(manager: "PluginManager", entry: "_Entry", instance: PluginBase,
     records: List[HookRecord] = []
     instance.__dict__["_nitro_manager"] = manager
     try:
-        admit_plugin_hooks(manager.hooks, instance)  # all checks first: all hooks or none
-        hooks = _hook_rows(instance)
-        specs = len(type(instance).nitro_hook_specs())  # the rows admitted just now
-        if replacing is None:
-            for index, (event, callback, priority, timeout, async_hook, wrapper) in \
-                    enumerate(hooks):
-                records.append(manager.hooks.register(
-                    event, callback, plugin=instance, priority=priority, timeout=timeout,
-                    async_hook=async_hook, wrapper=wrapper, replay=False,
-                    checked=index < specs))
-        else:
-            records = manager.hooks.replace_plugin(replacing, instance, hooks)
+        # All checks first, all hooks or none; held from historic events
+        # until the replay below, after on_load.
+        records = manager.hooks.replace_plugin(replacing, instance, _hook_rows(instance))
         instance.on_load()
     except BaseException as exc:
         if replacing is None:
@@ -100,7 +89,7 @@ def attach(manager: "PluginManager", entry: "_Entry", instance: PluginBase,
     logger.info("loaded plugin %r %s", name, instance.version)
     manager._emit(manager.EVENT_PLUGIN_LOADED, {"plugin_name": name, "plugin": instance,
                                                 "version": instance.version})
-    replay_history(manager.hooks, records)  # historic events, now that on_load has run
+    manager.hooks.replay(records)  # historic events, now that on_load has run
 
 
 def unload_one(manager: "PluginManager", name: str) -> Optional[BaseException]:

@@ -1,4 +1,5 @@
-"""The shared worker pool that runs sync hooks which have a ``timeout``.
+"""The shared worker pool that runs sync hooks which have a ``timeout``
+(owns :class:`TimeoutPool`, :class:`Job` and the one pool per process).
 
 One pool per process, created on first use.  The caller waits on a lock
 with the hook's timeout, so it regains control at the timeout whatever the

@@ -1,4 +1,5 @@
-"""Checks on what callers hand the dispatch engine, kept out of the hot path.
+"""Checks on what callers hand the dispatch engine (owns the input rules for
+timeouts, event names and hook options), kept out of the hot path.
 
 Registration runs every check here once; triggers run :func:`check_event`
 only when an event has no cached plan yet (a non-``str`` never gets one), so

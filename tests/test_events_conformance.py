@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import functools
 import logging
-from typing import Any, List
+from typing import Any, Generator, List, Optional, Tuple
 
 import pytest
 
-from nitro_dispatch import (HookRegistry, PluginBase, PluginLoadError, PluginManager,
-                            ValidationError, hook)
+from nitro_dispatch import (EventSpec, HookRegistry, PluginBase, PluginLoadError, PluginManager,
+                            PluginSource, ValidationError, hook)
 
 
 class Typo(PluginBase):
@@ -181,7 +181,10 @@ def star(*args: Any) -> Any:
                                       functools.partial(two_required, 1), dict.get.__get__({}),
                                       lambda data: data])
 def test_hooks_that_can_take_the_data_are_admitted(callback: Any) -> None:
-    HookRegistry().register("e", callback)
+    reg = HookRegistry()
+    assert reg.hook_findings("e", callback) == []
+    record = reg.register("e", callback)
+    assert reg.get_hooks("e") == [record] and record.callback is callback
 
 
 def test_a_callable_object_without_the_parameter_is_refused() -> None:
@@ -213,3 +216,120 @@ def test_plugin_register_hook_checks_too() -> None:
     m.load("dynamic")
     m.trigger("app.request", 1)
     assert seen == [1]
+
+
+# -- the registry's own admission checks and declarations (the seam to the plugin table) --
+
+
+def no_data() -> None:
+    pass
+
+
+def not_a_generator(data: Any) -> Any:
+    return data
+
+
+class Methods:
+    def takes_data(self, data: Any) -> Any:
+        return data
+
+    def forgot_data(self) -> None:
+        pass
+
+
+def test_hook_findings_name_every_refusal_without_registering() -> None:
+    reg = HookRegistry()
+    assert reg.hook_findings("e", no_data) == [(
+        "validation", "signature:e:no_data",
+        "hook no_data for event 'e' cannot take the event's data as its one positional "
+        "argument; give it a parameter for the data")]
+    assert [f[:2] for f in reg.hook_findings("e", not_a_generator, wrapper=True)] == [
+        ("validation", "signature:e:not_a_generator")]
+    assert reg.hook_findings("e", not_a_generator, priority="high") == [(  # type: ignore
+        "validation", "options:e:not_a_generator",
+        "hook not_a_generator for event 'e': priority of hook for 'e' must be an int, "
+        "got 'high'")]
+    assert [f[0] for f in reg.hook_findings("e", not_a_generator, timeout=-1)] == ["validation"]
+    assert reg.get_all_events() == []
+
+
+def test_hook_findings_of_unbound_methods_skip_self() -> None:
+    reg = HookRegistry()
+    assert reg.hook_findings("e", Methods.takes_data, method=True) == []
+    assert [f[1] for f in reg.hook_findings("e", Methods.forgot_data, method=True)] == [
+        "signature:e:Methods.forgot_data"]
+
+
+@pytest.mark.parametrize("strict", [False, True])
+def test_hook_findings_report_undeclared_events_with_the_nearest_name(strict: bool) -> None:
+    reg = HookRegistry(strict_events=strict)
+    reg.declare([EventSpec("app.request")])
+    assert reg.hook_findings("app.request", not_a_generator) == []
+    assert reg.hook_findings("app.*", not_a_generator) == []
+    assert reg.hook_findings("nitro.plugin.loaded", not_a_generator) == []
+    message = ("hook not_a_generator hooks undeclared event 'app.reqest' (did you mean "
+               "'app.request'?)" + ("; strict_events refuses it" if strict else ""))
+    assert reg.hook_findings("app.reqest", not_a_generator) == [
+        ("event", "undeclared:app.reqest", message)]
+
+
+Report = Tuple[Optional[str], str, str, str, Optional[BaseException]]
+
+
+def test_the_reporter_hears_each_lenient_finding_once() -> None:
+    reports: List[Report] = []
+    reg = HookRegistry(reporter=lambda *args: reports.append(args + (None,)))
+    reg.register("app.early", not_a_generator)  # before any declaration: checked at declare
+    reg.declare([EventSpec("app.request")])
+    reg.register("app.reqest", not_a_generator)
+    reg.register("app.reqest", lambda d: d)
+    assert [r[1:3] for r in reports] == [("event", "undeclared:app.early"),
+                                         ("event", "undeclared:app.reqest")]
+    assert reports[1] == (None, "event", "undeclared:app.reqest",
+                          "hook not_a_generator hooks undeclared event 'app.reqest' (did you "
+                          "mean 'app.request'?)", None)
+    assert len(reg.get_hooks("app.reqest")) == 2  # lenient: registered all the same
+
+
+def test_strict_registration_refuses_and_reports_nothing() -> None:
+    reports: List[Report] = []
+    reg = HookRegistry(reporter=lambda *args: reports.append(args), strict_events=True)
+    reg.declare([EventSpec("app.request")])
+    with pytest.raises(ValidationError, match="strict_events refuses it"):
+        reg.register("app.reqest", not_a_generator)
+    assert reports == [] and reg.get_all_events() == []
+
+
+def test_declare_is_all_or_none_and_keeps_origins() -> None:
+    reg = HookRegistry()
+    origin = PluginSource("distribution", dist_name="host-app", dist_version="1.0")
+    specs = reg.declare([EventSpec("app.a"), EventSpec("app.b", mode="collect")], origin)
+    assert [s.name for s in specs] == ["app.a", "app.b"]
+    with pytest.raises(ValidationError, match="'app.b' is already declared with "
+                                              "mode='collect'.* by distribution host-app"):
+        reg.declare([EventSpec("app.c"), EventSpec("app.b", mode="first")])
+    assert list(reg.get_event_specs()) == ["app.a", "app.b"]
+    assert reg.event_origin("app.b") is origin and reg.event_origin("app.c") is None
+    assert reg.declare([EventSpec("app.a")]) == [EventSpec("app.a")]  # the same again: no-op
+    assert [reg.is_declared(n) for n in ("app.a", "app.*", "app.z", "nitro.x", "*")] == [
+        True, True, False, True, True]
+
+
+def test_clear_history_forgets_and_a_later_hook_gets_only_what_came_after() -> None:
+    reg = HookRegistry()
+    reg.declare([EventSpec("app.started", historic=True)])
+    reg.trigger("app.started", 1)
+    reg.clear_history("app.started")
+    reg.trigger("app.started", 2)
+    seen: List[Any] = []
+    reg.register("app.started", seen.append)
+    assert seen == [2]
+
+
+def test_a_wrapper_finding_names_the_option() -> None:
+    def wrap(data: Any) -> Generator[None, Any, None]:
+        yield
+
+    assert [f[2] for f in HookRegistry().hook_findings("e", wrap, wrapper=True, timeout=1.0)] \
+        == ["hook test_a_wrapper_finding_names_the_option.<locals>.wrap for event 'e': a "
+            "wrapper cannot have a timeout (its code runs in the caller, around the chain)"]

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import textwrap
+import threading
+import time
 from pathlib import Path
 from typing import Any, List
 
@@ -208,3 +210,85 @@ def test_a_failed_reload_puts_back_the_previous_instance_with_the_history(
     assert m.get_plugin("hist") is old
     # on_load ran again for the instance back in service, and so did the replay
     assert old.seen == ["old:1"]  # type: ignore[attr-defined]
+
+
+class Catcher(PluginBase):
+    """Triggers its own historic event while loading."""
+
+    name = "catcher"
+
+    def on_load(self) -> None:
+        self.seen: List[str] = []
+        manager = self.manager
+        assert manager is not None
+        manager.trigger("app.started", "during on_load")
+
+    @hook("app.started")
+    def started(self, data: str) -> None:
+        self.seen.append(data)
+
+
+def test_data_triggered_during_on_load_reaches_the_new_hook_once_in_order() -> None:
+    m = PluginManager()
+    m.declare_event("app.started", historic=True)
+    m.trigger("app.started", "before")
+    m.register(Catcher)
+    plugin = m.load("catcher")
+    assert plugin.seen == ["before", "during on_load"]  # type: ignore[attr-defined]
+    m.trigger("app.started", "after")
+    assert plugin.seen == ["before", "during on_load", "after"]  # type: ignore[attr-defined]
+
+
+def test_data_triggered_by_a_loaded_handler_reaches_the_new_hook_once_in_order() -> None:
+    m = PluginManager()
+    m.declare_event("app.started", historic=True)
+    m.trigger("app.started", "before")
+    m.register_hook(m.EVENT_PLUGIN_LOADED,
+                    lambda d: m.trigger("app.started", "loaded " + d["plugin_name"]))
+    m.register(Listener)
+    plugin = m.load("listener")
+    assert plugin.seen == ["seen before", "seen loaded listener"]  # type: ignore[attr-defined]
+
+
+def test_data_triggered_from_a_hook_during_its_replay_comes_after_the_history() -> None:
+    m = PluginManager()
+    m.declare_event("app.started", historic=True)
+    for i in range(3):
+        m.trigger("app.started", i)
+    seen: List[Any] = []
+
+    def hook_(data: Any) -> None:
+        seen.append(data)
+        if data == 0:
+            m.trigger("app.started", "re-entrant")
+
+    m.register_hook("app.started", hook_)
+    assert seen == [0, 1, 2, "re-entrant"]
+
+
+def test_data_triggered_by_another_thread_while_a_hook_attaches_arrives_once_in_order(
+        ) -> None:
+    reg = PluginManager()
+    reg.declare_event("app.tick", historic=True)
+    sent: List[int] = list(range(40))
+    for i in sent:
+        reg.trigger("app.tick", i)
+    seen: List[int] = []
+    replaying = threading.Event()
+
+    def slow(data: int) -> None:
+        replaying.set()
+        seen.append(data)
+        time.sleep(0.002)  # the other thread triggers meanwhile
+
+    def ticker() -> None:
+        replaying.wait(5)
+        for i in range(40, 80):
+            reg.trigger("app.tick", i)
+            sent.append(i)
+
+    thread = threading.Thread(target=ticker)
+    thread.start()
+    reg.register_hook("app.tick", slow)
+    thread.join()
+    assert seen == sent == list(range(80))

@@ -5,8 +5,9 @@ strategies, timeouts, tracing and StopPropagation (SPEC section 9)."""
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
-from typing import Any, Callable, List
+from typing import Any, Callable, List, Tuple
 
 import pytest
 
@@ -463,21 +464,24 @@ def test_the_docstring_examples_of_the_events_module_run() -> None:
 
 def test_declared_chains_keep_the_fast_loop_and_modes_get_their_own() -> None:
     """Checks at registration and plan build only: a declared, non-historic
-    chain without wrappers runs in the registry's plain loop; collect and
-    first in tight loops of their own (no generator per call)."""
+    chain without wrappers runs in the registry's own loop (the hook's
+    caller is ``trigger``); collect and first in happy-path loops of their
+    own, never through a generator per call."""
     m = PluginManager()
     m.declare_event("chain.e")
     m.declare_event("collect.e", mode="collect")
     m.declare_event("first.e", mode="first")
     events = ("chain.e", "collect.e", "first.e")
+    callers: List[Tuple[str, bool]] = []
+
+    def hook(data: Any) -> Any:
+        caller = sys._getframe(1)
+        callers.append((caller.f_code.co_name,
+                        bool(caller.f_code.co_flags & 0x20)))  # CO_GENERATOR
+        return 1
+
     for event in events:
-        m.register_hook(event, returning(1))
-    assert [m.trigger(event, 0) for event in events] == [1, [1], 1]
-    registry: Any = m.hooks
-    assert "chain.e" in registry._fast
-    assert registry._plans["chain.e"].special is None
-    collect = registry._plans["collect.e"].special
-    first = registry._plans["first.e"].special
-    assert collect.trigger is collect.fast_run and collect.trigger.__name__ == "collect"
-    assert first.trigger is first.fast_run and first.trigger.__name__ == "first"
-    assert registry._runners == {"collect.e": collect.trigger, "first.e": first.trigger}
+        m.register_hook(event, hook)
+    for _ in range(2):  # the first trigger builds the plan, the second reuses it
+        assert [m.trigger(event, 0) for event in events] == [1, [1], 1]
+    assert callers[3:] == [("trigger", False), ("collect", False), ("first", False)]

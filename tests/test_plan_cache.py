@@ -2,8 +2,9 @@
 drops only the plans it affects, the cache stays correct after any
 sequence of changes, and a full cache evicts one plan at a time.
 
-The cache is introspected through ``HookRegistry._plans`` (event name ->
-immutable plan), a private attribute these tests are allowed to read."""
+The cache is introspected through ``HookRegistry._events`` (event name ->
+its event object, whose ``plan`` is the cached immutable plan), private
+state these tests of the registry are allowed to read."""
 
 from __future__ import annotations
 
@@ -117,7 +118,7 @@ def test_cached_plans_agree_with_a_fresh_plan_oracle(ops: List[Tuple[Any, ...]])
         # After every step the whole (partly cached) registry agrees with
         # the model and with a registry that never cached anything.
         fresh = fresh_registry(model, owners)
-        assert set(reg._plans) <= set(reg._cached._names)  # the name index covers the cache
+        assert set(plans(reg)) <= set(reg._cached._names)  # the name index covers the cache
         for event in EVENTS:
             expected = model.chain(event)
             assert reg.trigger(event, []) == expected, (event, ops)
@@ -126,10 +127,15 @@ def test_cached_plans_agree_with_a_fresh_plan_oracle(ops: List[Tuple[Any, ...]])
                 [r.callback([]) for r in fresh.get_hooks(event)]
 
 
+def plans(reg: HookRegistry) -> Dict[str, Any]:
+    """The cached plans, by event name."""
+    return {name: ev.plan for name, ev in reg._events.items() if ev.plan is not None}
+
+
 def warm(reg: HookRegistry, events: List[str]) -> Dict[str, Any]:
     for event in events:
         reg.trigger(event, 0)
-    return dict(reg._plans)
+    return dict(plans(reg))
 
 
 def test_an_exact_change_drops_only_that_events_plan() -> None:
@@ -139,11 +145,11 @@ def test_an_exact_change_drops_only_that_events_plan() -> None:
         reg.register(event, lambda d: d + 1)
     before = warm(reg, events)
     reg.register("e7", lambda d: d * 10)
-    assert "e7" not in reg._plans
-    assert all(reg._plans[e] is before[e] for e in events if e != "e7")
+    assert "e7" not in plans(reg)
+    assert all(plans(reg)[e] is before[e] for e in events if e != "e7")
     assert reg.trigger("e7", 1) == 20
     reg.unregister("e7", reg.get_hooks("e7")[0].callback)
-    assert all(reg._plans[e] is before[e] for e in events if e != "e7")
+    assert all(plans(reg)[e] is before[e] for e in events if e != "e7")
 
 
 def test_a_pattern_change_drops_the_plans_of_the_events_it_matches() -> None:
@@ -151,14 +157,14 @@ def test_a_pattern_change_drops_the_plans_of_the_events_it_matches() -> None:
     events = ["user.%d" % i for i in range(10)] + ["order.%d" % i for i in range(10)]
     before = warm(reg, events)
     reg.register("user.*", lambda d: d + 1)
-    assert sorted(reg._plans) == sorted("order.%d" % i for i in range(10))
-    assert all(reg._plans[e] is before[e] for e in reg._plans)
+    assert sorted(plans(reg)) == sorted("order.%d" % i for i in range(10))
+    assert all(plans(reg)[e] is before[e] for e in plans(reg))
     assert reg.trigger("user.3", 1) == 2 and reg.trigger("order.3", 1) == 1
     warm(reg, events)
-    kept = dict(reg._plans)
+    kept = dict(plans(reg))
     reg.clear_event("user.*")
-    assert sorted(reg._plans) == sorted("order.%d" % i for i in range(10))
-    assert all(reg._plans[e] is kept[e] for e in reg._plans)
+    assert sorted(plans(reg)) == sorted("order.%d" % i for i in range(10))
+    assert all(plans(reg)[e] is kept[e] for e in plans(reg))
     assert reg.trigger("user.3", 1) == 1
 
 
@@ -172,8 +178,8 @@ def test_a_toggled_plugin_drops_only_the_plans_holding_its_hooks() -> None:
     events = ["a", "b.x", "b.y", "c", "d"]
     before = warm(reg, events)
     owner.enabled = False
-    assert sorted(reg._plans) == ["c", "d"]
-    assert reg._plans["c"] is before["c"] and reg._plans["d"] is before["d"]
+    assert sorted(plans(reg)) == ["c", "d"]
+    assert plans(reg)["c"] is before["c"] and plans(reg)["d"] is before["d"]
     assert [reg.trigger(e, 0) for e in events] == [0, 100, 0, 100, 100]
     owner.enabled = True
     assert [reg.trigger(e, 0) for e in events] == [1, 110, 10, 100, 100]
@@ -189,7 +195,7 @@ def test_unregister_plugin_touches_only_the_plugins_events() -> None:
     before = warm(reg, ["mine", "shared", "theirs"])
     assert reg.unregister_plugin(owner) == 2
     assert reg.unregister_plugin(owner) == 0
-    assert sorted(reg._plans) == ["theirs"] and reg._plans["theirs"] is before["theirs"]
+    assert sorted(plans(reg)) == ["theirs"] and plans(reg)["theirs"] is before["theirs"]
     assert [reg.trigger(e, 0) for e in ("mine", "shared", "theirs")] == [0, 10, 10]
     assert id(owner) not in reg._by_plugin
     owner.enabled = False  # no longer watched here: nothing to drop, nothing breaks
@@ -198,34 +204,34 @@ def test_unregister_plugin_touches_only_the_plugins_events() -> None:
 
 def test_a_full_cache_evicts_one_plan_at_a_time_oldest_first(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(registry_module, "_MAX_PLANS", 3)
+    monkeypatch.setattr(registry_module, "_MAX_TRANSIENT", 3)
     reg = HookRegistry()
-    reg.register("hooked", lambda d: d + 1)  # one exact name: room for one more plan
+    reg.register("hooked", lambda d: d + 1)  # an event with hooks keeps its plan
     reg.trigger("hooked", 0)
     for name in ("n0", "n1", "n2"):
         reg.trigger(name, 0)
-    assert list(reg._plans) == ["hooked", "n0", "n1", "n2"]
+    assert list(plans(reg)) == ["hooked", "n0", "n1", "n2"]
     reg.trigger("n3", 0)
-    assert list(reg._plans) == ["n0", "n1", "n2", "n3"]
-    assert "hooked" not in reg._fast
+    assert list(plans(reg)) == ["hooked", "n1", "n2", "n3"]
+    assert "n0" not in reg._events  # nothing but a plan lived there
     reg.trigger("n4", 0)
-    assert list(reg._plans) == ["n1", "n2", "n3", "n4"]
-    assert reg.trigger("hooked", 0) == 1  # rebuilt when needed
-    assert list(reg._plans) == ["n2", "n3", "n4", "hooked"]
-    assert set(reg._plans) <= set(reg._cached._names)
+    assert list(plans(reg)) == ["hooked", "n2", "n3", "n4"]
+    assert reg.trigger("n0", 0) == 0  # rebuilt when needed
+    assert list(plans(reg)) == ["hooked", "n3", "n4", "n0"]
+    assert set(plans(reg)) <= set(reg._cached._names)
 
 
 def test_round_robin_over_many_hooked_events_keeps_every_plan() -> None:
     reg = HookRegistry()
-    events = ["ev%d" % i for i in range(registry_module._MAX_PLANS + 100)]
+    events = ["ev%d" % i for i in range(registry_module._MAX_TRANSIENT + 100)]
     for event in events:
         reg.register(event, lambda d: d)
     for event in events:
         reg.trigger(event, 0)
-    first = reg._plans[events[0]]
+    first = plans(reg)[events[0]]
     for event in events:
         reg.trigger(event, 0)
-    assert len(reg._plans) == len(events) and reg._plans[events[0]] is first
+    assert len(plans(reg)) == len(events) and plans(reg)[events[0]] is first
 
 
 def test_clear_all_empties_every_index() -> None:
@@ -235,7 +241,7 @@ def test_clear_all_empties_every_index() -> None:
     reg.register("a.b", lambda d: d + 1, plugin=owner)
     warm(reg, ["a.b"])
     reg.clear_all()
-    assert reg._plans == {} and reg._by_plugin == {} and len(reg._index) == 0
+    assert plans(reg) == {} and reg._by_plugin == {} and len(reg._index) == 0
     assert reg.trigger("a.b", 0) == 0
 
 
@@ -270,15 +276,15 @@ def test_name_index_finds_exactly_the_names_a_pattern_matches(names: List[str],
 
 def test_the_name_index_is_rebuilt_when_far_larger_than_the_cache(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(registry_module, "_MAX_PLANS", 10)
+    monkeypatch.setattr(registry_module, "_MAX_TRANSIENT", 10)
     reg = HookRegistry()
     for i in range(3000):  # ever-new names: the cache evicts, the index must not grow forever
         reg.trigger("name%d" % i, 0)
-    assert len(reg._plans) == 10
+    assert len(plans(reg)) == 10
     assert len(reg._cached) <= 2 * 10 + 1024 + 1
-    assert set(reg._plans) <= set(reg._cached._names)
+    assert set(plans(reg)) <= set(reg._cached._names)
     reg.register("name29*", lambda d: d + 1)  # matches name2990 .. name2999, all cached
-    assert list(reg._plans) == []
+    assert list(plans(reg)) == []
     assert reg.trigger("name2995", 0) == 1
 
 
@@ -326,7 +332,7 @@ def test_concurrent_local_changes_leave_no_stale_plan() -> None:
         for thread in threads:
             thread.join()
     assert errors == []
-    left = dict(reg._plans)  # as the concurrent phase left them, before any new trigger
+    left = dict(plans(reg))  # as the concurrent phase left them, before any new trigger
     fresh = HookRegistry()  # the same registrations, in registration order, never cached
     records = {id(r): r for e in events for r in reg.get_hooks(e)}
     for rec in sorted(records.values(), key=lambda r: r.seq):
