@@ -15,7 +15,7 @@ from __future__ import annotations
 import ast
 import os
 
-from ._plugin import DEFAULT_VERSION
+from ._version import DEFAULT_VERSION
 
 TYPE_CHECKING = False  # typing costs more to import than all of nitro_dispatch
 if TYPE_CHECKING:

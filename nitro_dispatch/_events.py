@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from typing import Any, Callable, Dict, List, Optional, Set, Tuple, TypeVar
 
     from ._hooks import HookRecord
-    from ._manager import PluginManager
+    PluginManager = Any  # the layer above; declarations reach the manager through the seam
     from ._registry import HookRegistry
     from ._source import PluginSource
 
@@ -320,7 +320,7 @@ def admit_plugin_hooks(registry: "HookRegistry", instance: Any) -> None:
 
 
 def _table_for(manager: "PluginManager") -> EventTable:
-    registry = manager.hooks
+    registry: "HookRegistry" = manager.hooks
     table = registry._events
     if table is None:
         def report(plugin_name: Optional[str], message: str) -> None:
@@ -354,7 +354,7 @@ def declare_specs(manager: "PluginManager", specs: List[EventSpec],
     """Declare ``specs`` all or none: a conflict raises
     :class:`ValidationError` before anything is declared."""
     table = _table_for(manager)
-    registry = manager.hooks
+    registry: "HookRegistry" = manager.hooks
     result: List[EventSpec] = []
     with registry._lock:
         fresh: Dict[str, EventSpec] = {}
@@ -414,32 +414,6 @@ def declare_namespace(manager: "PluginManager", namespace: Any,
                               % (getattr(namespace, "__qualname__", None)
                                  or getattr(namespace, "__name__", None) or repr(namespace),))
     return [spec.name for spec in declare_specs(manager, specs, origin)]
-
-
-def declare_installed(manager: "PluginManager", group: str = EVENTS_GROUP) -> List[str]:
-    """Declare the events that installed distributions publish under
-    ``group``; a declaration that does not import or conflicts is reported
-    (logged, :meth:`get_problems` phase "event") and the others still
-    count."""
-    from ._distributions import list_installed_plugins, load_entry_point
-    from ._source import PluginSource
-
-    names: List[str] = []
-    for item in list_installed_plugins(group):
-        origin = PluginSource("distribution", dist_name=item.dist_name,
-                              dist_version=item.dist_version, path=item.location,
-                              module=item.module, value=item.value)
-        try:
-            namespace = load_entry_point(item)
-            declared = declare_namespace(manager, namespace, origin)
-        except Exception as exc:
-            message = ("event declarations %r (%s) from %s cannot be used: %s: %s"
-                       % (item.name, item.value, origin.describe(), type(exc).__name__, exc))
-            logger.error("%s", message)
-            _add_problem(manager, None, message, origin, exc)
-            continue
-        names.extend(n for n in declared if n not in names)
-    return names
 
 
 def clear_history(registry: "HookRegistry", name: str) -> None:

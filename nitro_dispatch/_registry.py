@@ -633,6 +633,110 @@ class HookRegistry:
 
         store_errors(self, errors)
 
+    # -- seam for the plugin table (temporary) --
+    # The methods the plugin half needs from the engine half (see the
+    # seam's description), delegating to the 1.3 code; dropped when the
+    # engine half is merged.
+
+    _init_1_3 = __init__
+
+    def __init__(self, *, reporter: Optional[Callable[..., Any]] = None,  # type: ignore[no-redef]
+                 strict_events: bool = False) -> None:
+        self._init_1_3()
+        self._seam_reporter = reporter
+        self._seam_strict = bool(strict_events)
+
+    def _seam_table(self) -> EventTable:
+        table = self._events
+        if table is None:
+            def report(plugin_name: Optional[str], message: str) -> None:
+                if self._seam_reporter is not None:
+                    self._seam_reporter(plugin_name, "event", "undeclared:" + message,
+                                        message)
+
+            with self._lock:
+                if self._events is None:
+                    self._events = EventTable(self._seam_strict, report)
+                table = self._events
+        return table
+
+    def hook_findings(self, event: Any, callback: Any, *, plugin: Any = None,
+                      priority: Any = 50, timeout: Any = None, wrapper: bool = False,
+                      is_async: Optional[bool] = None, method: bool = False
+                      ) -> List[Tuple[str, str, str]]:
+        """Every check :meth:`register` makes, as ``(phase, kind, message)``
+        findings, registering nothing; ``method``: ``callback`` is a plain
+        function that will be bound to an instance."""
+        from types import MethodType
+
+        from ._errors import ValidationError
+        from ._events import check_signature
+
+        name = getattr(callback, "__qualname__", None) or repr(callback)
+        if method:
+            callback = MethodType(callback, object())
+        if is_async is None:
+            is_async = is_async_callable(callback)
+        found: List[Tuple[str, str, str]] = []
+        try:
+            check_hook(event, callback, priority, timeout, is_async)
+        except (TypeError, ValueError) as exc:
+            return [("validation", "options:%s:%s" % (event, name), str(exc))]
+        who = "plugin %r (hook %s)" % (plugin.name, name) if getattr(plugin, "name", None) \
+            else "hook %s" % (name,)
+        if wrapper and timeout is not None:
+            found.append(("validation", "wrapper:%s:%s" % (event, name),
+                          "%s for event %r: a wrapper cannot have a timeout (its code runs "
+                          "in the caller, around the chain)" % (who, event)))
+        elif wrapper and is_async:
+            found.append(("validation", "wrapper:%s:%s" % (event, name),
+                          "%s for event %r: a wrapper must be a plain generator function "
+                          "(it wraps trigger_async too), not async" % (who, event)))
+        try:
+            check_signature(callback, event, wrapper, plugin)
+        except ValidationError as exc:
+            found.append(("validation", "signature:%s:%s" % (event, name), str(exc)))
+        table = self._events
+        if table is not None and table.specs and not table.is_declared(event):
+            plugin_name = getattr(plugin, "name", None)
+            message = table.undeclared_message(
+                event, "plugin %r" % (plugin_name,) if plugin_name is not None else who)
+            if self._seam_strict:
+                message += "; strict_events refuses it"
+            found.append(("event", "undeclared:%s" % (event,), message))
+        return found
+
+    def declare(self, specs: List[Any], origin: Any = None) -> List[Any]:
+        """Declare ``specs`` all or none (:class:`ValidationError` on a
+        conflict)."""
+        from types import SimpleNamespace
+
+        from ._events import declare_specs
+
+        self._seam_table()
+        return declare_specs(SimpleNamespace(hooks=self),
+                             specs, origin)
+
+    def get_event_specs(self) -> Dict[str, Any]:
+        table = self._events
+        return dict(table.specs) if table is not None else {}
+
+    def event_origin(self, name: str) -> Any:
+        table = self._events
+        return table.origins.get(name) if table is not None else None
+
+    def clear_history(self, name: str) -> None:
+        table = self._events
+        if table is not None:
+            table.history.pop(name, None)
+
+    def is_declared(self, name: str) -> bool:
+        table = self._events
+        return table is not None and table.is_declared(name)
+
+    def plugin_state_changed(self, plugin: Any) -> None:
+        self._plugin_state_changed(plugin)
+
 
 def drive(steps: Generator[Step, Any, Any], registry: HookRegistry, event: str) -> Any:
     """Run a chain generator (:meth:`HookRegistry._chain`, or a mode's)

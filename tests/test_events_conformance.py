@@ -74,7 +74,10 @@ def test_strict_fails_the_plugin_load_and_leaves_nothing_behind() -> None:
         m.load("typo")
     assert m.hooks.get_hooks("app.request") == []  # the conforming hook is not left either
     assert not m.is_loaded("typo")
-    assert [p.phase for p in m.get_problems()] == ["load"]
+    # One failure, one phase: at run time and in check().
+    assert [p.phase for p in m.get_problems()] == ["event"]
+    assert [(p.plugin, p.phase) for p in m.check()] == [("typo", "event")]
+    assert m.check()[0].message == m.get_problems()[0].message
 
 
 def test_load_all_goes_on_with_the_others_under_strict() -> None:
