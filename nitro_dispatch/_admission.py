@@ -94,8 +94,8 @@ def metadata_verdict(table: PluginTable, name: str, group: str, reports: Dict[st
     meta = PluginMeta(group, report, reports)
     findings, meta.blocked, meta.phase = plugin_findings(name, report, verify=verify,
                                                          validate=validate)
-    for phase, message in findings:
-        table.report(name, phase, phase, message, source)
+    for phase, message in findings:  # worded from metadata alone: the message is the kind
+        table.report(name, phase, message, message, source)
     return meta
 
 

@@ -678,12 +678,13 @@ class HookRegistry:
         if is_async is None:
             is_async = is_async_callable(callback)
         found: List[Tuple[str, str, str]] = []
+        who = "plugin %r (hook %s)" % (plugin.name, name) if getattr(plugin, "name", None) \
+            else "hook %s" % (name,)
         try:
             check_hook(event, callback, priority, timeout, is_async)
         except (TypeError, ValueError) as exc:
-            return [("validation", "options:%s:%s" % (event, name), str(exc))]
-        who = "plugin %r (hook %s)" % (plugin.name, name) if getattr(plugin, "name", None) \
-            else "hook %s" % (name,)
+            return [("validation", "options:%s:%s" % (event, name),
+                     "%s for event %r: %s" % (who, event, exc))]
         if wrapper and timeout is not None:
             found.append(("validation", "wrapper:%s:%s" % (event, name),
                           "%s for event %r: a wrapper cannot have a timeout (its code runs "
