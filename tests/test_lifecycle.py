@@ -483,8 +483,10 @@ def test_lifecycle_handlers_run_after_the_manager_lock_is_released():
         done = threading.Event()
 
         def use_manager():
-            m.get_plugin_class("first")  # takes the manager's lock
-            done.set()
+            try:
+                m.unload("nobody")  # takes the manager's lock, then finds no such plugin
+            except PluginNotFoundError:
+                done.set()
 
         worker = threading.Thread(target=use_manager, daemon=True)
         worker.start()
