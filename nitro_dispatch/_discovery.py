@@ -94,7 +94,8 @@ def discover_dropins(manager: Any, table: PluginTable, directory: Any, pattern: 
                      recursive: bool) -> List[str]:
     """Register the plugin classes defined in a directory's matching files;
     see :meth:`PluginManager.discover_plugins`."""
-    from ._dropins import find_plugin_files, import_dropin, plugin_classes
+    from ._dropin_files import find_plugin_files
+    from ._dropins import import_dropin, plugin_classes
 
     _, files = find_plugin_files(directory, pattern, recursive)
     names: List[str] = []

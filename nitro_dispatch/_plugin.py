@@ -273,8 +273,6 @@ def validate_plugin_class(cls: type, name: str) -> None:
 
 _VALID_VERSIONS: Set[str] = set()  # checked once per process (bounded below)
 
-_plain_release = plain_release  # the metadata checks' old import path (_requirements)
-
 
 def parse_dependencies(cls: type, name: str) -> List[Any]:
     """The plugin's ``dependencies`` as ``packaging`` Requirements; a

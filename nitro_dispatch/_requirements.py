@@ -43,7 +43,7 @@ from __future__ import annotations
 import os
 
 from ._distributions import _normalize
-from ._plugin import _plain_release
+from ._version import plain_release as _plain_release
 
 TYPE_CHECKING = False  # typing costs more to import than all of nitro_dispatch
 if TYPE_CHECKING:
