@@ -79,6 +79,14 @@ class Refusal:
                              kind=self.kind)
 
 
+class Refused(Exception):
+    """Carries a :class:`Refusal` out of a stage (never seen by users)."""
+
+    def __init__(self, refusal: Refusal) -> None:
+        super().__init__(str(refusal.error))
+        self.refusal = refusal
+
+
 # -- stage 1: metadata ----------------------------------------------------------------
 
 
@@ -162,14 +170,6 @@ def import_class(table: PluginTable, entry: Entry, validate_metadata: bool
             raise Refused(Refusal(VALIDATION_PHASE, "validation", error)) from exc
     table.set_class(entry, obj, version_of(obj, entry.source))
     return obj
-
-
-class Refused(Exception):
-    """Carries a :class:`Refusal` out of a stage (never seen by users)."""
-
-    def __init__(self, refusal: Refusal) -> None:
-        super().__init__(str(refusal.error))
-        self.refusal = refusal
 
 
 def as_refusal(exc: NitroPluginError, phase: str = DEPENDENCY_PHASE,

@@ -12,7 +12,7 @@ Lifecycle events are fired by the table, never while its lock is held.
 
 from __future__ import annotations
 
-from ._admission import load_plugin
+from ._admission import DEPENDENCY_PHASE, load_plugin
 from ._errors import (DependencyError, NitroPluginError, PluginLoadError,
                       PluginRegistrationError, ValidationError)
 from ._events import EventSpec, specs_in
@@ -218,7 +218,7 @@ class PluginManager:
                         raise
                     error = DependencyError("plugin %r requires %r, which failed to load: %s"
                                             % (name, dep, exc))
-                    table.report(name, "dependency", "dependency", str(error), None, error)
+                    table.report(name, DEPENDENCY_PHASE, "dependency", str(error), None, error)
                     raise error from exc
             loaded = table.instance(name)
             assert loaded is not None
@@ -245,7 +245,7 @@ class PluginManager:
                     error = DependencyError("plugin %r requires %r, which failed to load: %s"
                                             % (name, bad[0], failed[bad[0]]))
                     failed[name] = failed[bad[0]]  # the first failure's reason: no nesting
-                    table.report(name, "dependency", "dependency", str(error), None, error)
+                    table.report(name, DEPENDENCY_PHASE, "dependency", str(error), None, error)
                     continue
                 try:
                     self._load_one(entry)

@@ -12,8 +12,8 @@ lock.
 
 from __future__ import annotations
 
-from ._admission import (Refusal, Refused, as_refusal, hook_findings, import_class,
-                         metadata_refusal, refused_message, refusing)
+from ._admission import (DEPENDENCY_PHASE, Refusal, Refused, as_refusal, hook_findings,
+                         import_class, metadata_refusal, refused_message, refusing)
 from ._errors import DependencyError, NitroPluginError
 from ._phases import (COMPATIBILITY, CONFIGURATION, CONFLICT, DEPENDENCY, DISCOVERY, EVENT,
                       REQUIREMENTS, VALIDATION)
@@ -98,7 +98,7 @@ def resolve(table: PluginTable, names: List[str], validate_metadata: bool
             nodes.append(Node(name, dependency_version(entry), [], entry.source.describe()))
     order, dep_failures = order_nodes(nodes, broken)
     for name, error in dep_failures.items():
-        failures[name] = Refusal(DEPENDENCY, "dependency", error)
+        failures[name] = Refusal(DEPENDENCY_PHASE, "dependency", error)
     for node in nodes:
         if node.name in wanted:
             table.set_requires(node.name, [
@@ -184,7 +184,7 @@ def refused_by_metadata(table: PluginTable, names: List[str], broken: Dict[str, 
                 continue
             error = DependencyError("plugin %r requires %r, which cannot load: %s"
                                     % (name, str(req), broken[required]))
-            failures[name] = Refusal(DEPENDENCY, "dependency", error)
+            failures[name] = Refusal(DEPENDENCY_PHASE, "dependency", error)
             broken[name] = str(error)
             todo.append(name)
     return failures
