@@ -209,6 +209,8 @@ def test_check_and_events_never_import_what_metadata_refuses(
     manager.discover_installed_plugins()
     events, problems = describe_installed_events(manager)
     assert [e.name for e in events] == ["app.request"] and problems == []
+    assert main(["events", "--group", group, "--host", "ndtest-host"]) == 0
+    assert "app.request" in capsys.readouterr().out
     assert IMPORTED == ["ndtest_hostfits"]
 
 
