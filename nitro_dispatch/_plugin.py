@@ -31,7 +31,7 @@ if TYPE_CHECKING:
         def trigger(self, event_name: str, data: Any = ...) -> Any: ...
 
 __all__ = ["PluginBase", "validate_plugin_class", "class_plugin_name", "version_of",
-           "own_version", "DEFAULT_VERSION"]
+           "own_version", "parse_dependencies"]
 
 
 class PluginBase:
