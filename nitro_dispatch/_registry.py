@@ -650,9 +650,12 @@ class HookRegistry:
         table = self._events
         if table is None:
             def report(plugin_name: Optional[str], message: str) -> None:
-                if self._seam_reporter is not None:
-                    self._seam_reporter(plugin_name, "event", "undeclared:" + message,
-                                        message)
+                if self._seam_reporter is not None:  # 1.3 passes the message only
+                    import re
+
+                    found = re.search(r"hooks (?:undeclared event|pattern) '([^']*)'", message)
+                    event = found.group(1) if found else message
+                    self._seam_reporter(plugin_name, "event", "undeclared:" + event, message)
 
             with self._lock:
                 if self._events is None:

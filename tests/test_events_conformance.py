@@ -216,3 +216,14 @@ def test_plugin_register_hook_checks_too() -> None:
     m.load("dynamic")
     m.trigger("app.request", 1)
     assert seen == [1]
+
+
+def test_a_hook_on_an_undeclared_event_is_one_problem_however_it_is_found() -> None:
+    m = declared()
+    m.register(Typo)
+    m.load("typo")  # found by the plugin's admission
+    m.declare_event("app.other")  # the hooks are checked again against the new declarations
+    m.unload("typo")
+    m.load("typo")
+    [problem] = [p for p in m.get_problems() if p.phase == "event"]
+    assert problem.plugin == "typo" and "app.reqest" in problem.message
