@@ -28,8 +28,9 @@ from ._table import PluginTable
 
 TYPE_CHECKING = False  # typing costs more to import than all of nitro_dispatch
 if TYPE_CHECKING:
-    from typing import Any, Callable, Dict, Iterable, List, Optional, Type
+    from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, Type
 
+    from ._admission import Refusal
     from ._table import Entry
 
 __all__ = ["PluginManager", "DEFAULT_GROUP"]
@@ -260,7 +261,7 @@ class PluginManager:
 
         return closure(self._table, names, self.validate_metadata)
 
-    def _resolve(self, names: List[str]) -> Any:
+    def _resolve(self, names: List[str]) -> Tuple[List[str], Dict[str, Refusal]]:
         from ._resolution import resolve
 
         return resolve(self._table, names, self.validate_metadata)

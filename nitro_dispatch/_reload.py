@@ -179,7 +179,7 @@ class Reload:
         try:
             old.on_load()
         except BaseException as exc:
-            table.take_out_of_service(name, announce=isinstance(exc, (Exception, SystemExit)))
+            table.take_out_of_service(name)
             if not isinstance(exc, (Exception, SystemExit)):
                 raise
             error = PluginLoadError("plugin %r: the previous version could not be put back "
