@@ -315,11 +315,14 @@ def _attach(table: PluginTable, registry: HookRegistry, manager: Any, entry: Ent
     try:
         rows = hook_rows(instance)
         pending = rows[len(type(instance).nitro_hook_specs()):]
-        refused = refusing(row_findings(registry, instance, pending), strict_events)
+        findings = row_findings(registry, instance, pending)
+        refused = refusing(findings, strict_events)
         if refused:
             refusal = _refusal_of(name, refused)
             phase, kind = refusal.phase, refusal.kind
             raise refusal.error.__cause__ or refusal.error
+        for finding in findings:  # lenient conformance: reported, admitted
+            table.report(name, *finding, source=entry.source, warning=True)
         if replacing is None:
             for event, callback, priority, timeout, async_hook, wrapper in rows:
                 records.append(registry.register(

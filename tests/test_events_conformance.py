@@ -227,3 +227,19 @@ def test_a_hook_on_an_undeclared_event_is_one_problem_however_it_is_found() -> N
     m.load("typo")
     [problem] = [p for p in m.get_problems() if p.phase == "event"]
     assert problem.plugin == "typo" and "app.reqest" in problem.message
+
+
+def test_a_hook_registered_in_init_on_an_undeclared_event_is_reported() -> None:
+    class Early(PluginBase):
+        name = "early"
+
+        def __init__(self) -> None:
+            self.register_hook("app.reqest", lambda data: data + 1)
+
+    m = declared()
+    m.register(Early)
+    m.load("early")
+    [problem] = m.get_problems()
+    assert (problem.plugin, problem.phase) == ("early", "event")
+    assert "did you mean 'app.request'" in problem.message
+    assert m.trigger("app.reqest", 1) == 2  # lenient: registered all the same
