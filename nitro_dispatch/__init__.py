@@ -4,6 +4,9 @@ Plugins are :class:`PluginBase` subclasses, shipped as pip-installable
 distributions under the entry-point group ``nitro_dispatch.plugins`` (or as
 drop-in files); a :class:`PluginManager` finds, orders and loads them, and
 ``manager.trigger(event, data)`` runs their hooks as a data-filter chain.
+
+This module only re-exports the public names from the modules that own
+them (it is outside the layers; no module imports from it).
 """
 
 from ._errors import (DependencyError, HookError, HookTimeoutError, NitroPluginError,
@@ -11,21 +14,21 @@ from ._errors import (DependencyError, HookError, HookTimeoutError, NitroPluginE
                       PluginRegistrationError, StopPropagation, ValidationError)
 from ._events import EventSpec, event_spec
 from ._hooks import HookRecord, hook
-from ._manager import DEFAULT_GROUP, PluginManager
+from ._manager import PluginManager
 from ._phases import PHASES
 from ._plugin import PluginBase
 from ._plan import HookTrace
 from ._registry import HookRegistry
-from ._source import PluginProblem, PluginSource
-from ._version import __version__  # noqa: F401  (re-exported)
+from ._source import DEFAULT_GROUP, PluginProblem, PluginSource
+from ._version import __version__
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # the lazily imported names, for type checkers
     from ._distributions import InstalledPlugin, list_installed_plugins
     from ._dropin_listing import DropinPlugin, list_dropin_plugins
 
-
 __all__ = [
+    "__version__",
     "PluginManager",
     "PluginBase",
     "HookRegistry",

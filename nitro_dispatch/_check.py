@@ -9,22 +9,31 @@
   drop-in files that do not parse and drop-in names that clash (read with
   :func:`~nitro_dispatch.list_dropin_plugins`), entry-point groups within two
   edits of the group in use, and allow/block-list names that match nothing.
-* ``import`` adds: import failures (with the file and line of the innermost
-  frame), entry points that name no plugin class or one of another name,
-  class-level dependency problems, version drift (a warning), and hooks on
-  undeclared events (phase ``event``, reported by the manager).
+* ``import`` adds the admission pipeline's import and hook admission
+  stages (:meth:`PluginManager.check`, after the declarations installed
+  distributions publish are declared): import failures (with the file and
+  line of the innermost frame), entry points that name no plugin class or
+  one of another name, class-level dependency problems, every hook that
+  registration would refuse (no data parameter, a wrapper that is not a
+  generator, a bad priority or timeout), hooks on undeclared events
+  (phase ``event``), and version drift (a warning).  A plugin the metadata
+  stage refuses is never imported.
 * ``load`` adds: every plugin loaded in dependency order (its ``on_load``
   runs), then everything unloaded again; load and unload failures.
 
-A problem found by one stage is not repeated by a later one.
+A problem found by one stage is not repeated by a later one; each has the
+phase the manager reports it with.
 """
 
 from __future__ import annotations
 
-from ._manager import DEFAULT_GROUP, PluginManager
-from ._phases import (CONFIGURATION, CONFLICT, DISCOVERY, DRIFT, EVENT, IMPORT, STAGE_IMPORT,
+from ._errors import NitroPluginError
+from ._events import EVENTS_GROUP
+from ._manager import PluginManager
+from ._phases import (CONFIGURATION, CONFLICT, DISCOVERY, DRIFT, IMPORT, STAGE_IMPORT,
                       STAGE_LOAD, STAGE_STATIC, STAGES, WARNING_PHASES)
-from ._source import PluginProblem, PluginSource
+from ._plugin import own_version
+from ._source import DEFAULT_GROUP, PluginProblem, PluginSource
 
 TYPE_CHECKING = False  # typing costs more to import than all of nitro_dispatch
 if TYPE_CHECKING:
@@ -135,10 +144,10 @@ def check_plugins(group: str = DEFAULT_GROUP, paths: Sequence[str] = (), *,
     before = len(manager.get_problems())
     for directory in paths:
         manager.discover_plugins(directory)
+    manager.declare_installed_events(EVENTS_GROUP)  # conformance is part of hook admission
     add(STAGE_IMPORT, manager.get_problems()[before:])
     add(STAGE_IMPORT, manager.check())
     add(STAGE_IMPORT, _drift(manager))
-    add(STAGE_IMPORT, _event_problems(manager))
     report.checked.update(manager.get_registered_plugins())
     if stage == STAGE_IMPORT:
         return report
@@ -175,7 +184,7 @@ def _innermost(problem: PluginProblem) -> Tuple[Optional[str], Optional[int]]:
 def _dropin_conflicts(installed: Sequence[Any], dropins: Sequence[Any]) -> List[PluginProblem]:
     """Drop-in names (read, not run) that clash, canonically, with an
     installed plugin or another drop-in."""
-    from ._distributions import _normalize
+    from ._source import canonical_name as _normalize
 
     claims: Dict[str, List[str]] = {}
     for item in installed:
@@ -201,7 +210,7 @@ def _dropin_conflicts(installed: Sequence[Any], dropins: Sequence[Any]) -> List[
 
 def _unmatched_names(names: Sequence[str], allow_list: Optional[Iterable[str]],
                      block_list: Optional[Iterable[str]]) -> List[PluginProblem]:
-    from ._distributions import _normalize
+    from ._source import canonical_name as _normalize
 
     known = set(names)
     canonical = {_normalize(n) for n in names}
@@ -261,24 +270,18 @@ def _edits(a: str, b: str) -> int:
 
 def _drift(manager: PluginManager) -> List[PluginProblem]:
     """Installed plugins whose class sets a version other than its
-    distribution's (a warning: the distribution's version is used)."""
-    from ._plugin import PluginBase
-
+    distribution's (a warning: the distribution's version is used).  Only
+    classes the admission pipeline imports are looked at."""
     problems = []
     for name in manager.get_registered_plugins():
         source = manager.get_plugin_source(name)
         if source.kind != "distribution" or not source.dist_version:
             continue
-        cls = manager._entries[name].cls  # imported by check(), unless refused or broken
-        if cls is None:
-            continue
-        own = None
-        for klass in cls.__mro__:
-            if klass is PluginBase:
-                break
-            if "version" in vars(klass):
-                own = str(vars(klass)["version"])
-                break
+        try:
+            cls = manager.get_plugin_class(name)  # imported by check() already
+        except NitroPluginError:
+            continue  # refused or broken: reported by check()
+        own = own_version(cls)
         if own is None or _same_version(own, source.dist_version):
             continue
         problems.append(PluginProblem(
@@ -298,15 +301,3 @@ def _same_version(a: str, b: str) -> bool:
         return Version(a) == Version(b)
     except InvalidVersion:
         return False
-
-
-def _event_problems(manager: PluginManager) -> List[PluginProblem]:
-    """Hooks on undeclared events (SPEC section 9): the declarations that
-    installed distributions publish (``nitro_dispatch.events``) are read,
-    and each plugin hook on an event none of them declares is a problem
-    (with "did you mean"); the manager's own "event" problems are passed on
-    too."""
-    from ._events_installed import undeclared_hook_problems
-
-    return ([p for p in manager.get_problems() if p.phase == EVENT]
-            + undeclared_hook_problems(manager))

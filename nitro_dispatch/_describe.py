@@ -11,7 +11,7 @@ source; the CLI only renders them.  Imported on demand, never with
 from __future__ import annotations
 
 from ._errors import NitroPluginError
-from ._plugin import DEFAULT_VERSION
+from ._version import DEFAULT_VERSION
 from ._source import PluginProblem
 
 TYPE_CHECKING = False  # typing costs more to import than all of nitro_dispatch

@@ -1,29 +1,42 @@
 """Discovery: register the plugins that installed distributions advertise
-and the plugin classes that drop-in directories define.
+(without importing them) and the plugin classes that drop-in directories
+define, and declare the events installed distributions publish.
 
-These functions are the manager's discovery concern, kept apart from the
-lifecycle in :mod:`._manager`; they register what they find through the
-manager's own ``register``/``register_lazy`` and report through it.
+These functions find plugins and hand them to the manager's public
+registration methods; they read the plugin table and change it only
+through its methods, and report through it.
 """
 
 from __future__ import annotations
 
+from ._admission import admits, metadata_verdict
 from ._errors import NitroPluginError
-from ._manager import _canonical, logger
+from ._log import get_logger
+from ._phases import CONFLICT, DISCOVERY, EVENT
 from ._plugin import PluginBase, class_plugin_name
-from ._source import PluginSource
+from ._source import PluginSource, canonical_name
 
-TYPE_CHECKING = False
+TYPE_CHECKING = False  # typing costs more to import than all of nitro_dispatch
 if TYPE_CHECKING:
     from typing import Any, Callable, Dict, List
 
-    from ._manager import PluginManager
-    from ._requirements import PluginMeta
+    from ._events import EventSpec
+    from ._registry import HookRegistry
+    from ._table import PluginTable
 
-__all__ = ["discover_installed", "discover_dropins", "metadata_verdict", "admits"]
+__all__ = ["discover_installed", "discover_dropins", "declare_installed", "installed_source"]
+
+logger = get_logger("nitro_dispatch.manager")
 
 
-def discover_installed(manager: "PluginManager", group: str) -> List[str]:
+def installed_source(item: Any) -> PluginSource:
+    """The source record of a listed entry point."""
+    return PluginSource("distribution", dist_name=item.dist_name,
+                        dist_version=item.dist_version, path=item.location,
+                        module=item.module, value=item.value)
+
+
+def discover_installed(manager: Any, table: PluginTable, group: str) -> List[str]:
     """Register, without importing them, the plugins installed distributions
     advertise under ``group``; see
     :meth:`PluginManager.discover_installed_plugins`."""
@@ -35,11 +48,11 @@ def discover_installed(manager: "PluginManager", group: str) -> List[str]:
     reports = check_distributions(found, index, manager.host)
     claims: Dict[str, List[Any]] = {}
     for item in found:  # names equal after canonicalization are one name
-        claims.setdefault(_canonical(item.name), []).append(item)
+        claims.setdefault(canonical_name(item.name), []).append(item)
     registered: List[str] = []
-    for canon, items in claims.items():
+    for items in claims.values():
         name = items[0].name
-        if not all(admits(manager, i.name) for i in items):
+        if not all(admits(i.name, manager.allow_list, manager.block_list) for i in items):
             logger.info("installed plugin %r (%s) is not allowed here; skipped", name,
                         items[0].dist_name)
             continue
@@ -52,59 +65,37 @@ def discover_installed(manager: "PluginManager", group: str) -> List[str]:
                 name = " / ".join(spellings)
             message = ("plugin %r is claimed by several distributions (%s); none of them "
                        "is loaded until only one remains" % (name, dists))
-            for spelling in spellings:
-                manager._unavailable[spelling] = message
-            manager._report(items[0].name, "conflict", message, None, None)
+            table.mark_unavailable(spellings, message)
+            table.report(items[0].name, CONFLICT, CONFLICT, message)
             continue
         item = items[0]
-        source = PluginSource("distribution", dist_name=item.dist_name,
-                              dist_version=item.dist_version, path=item.location,
-                              module=item.module, value=item.value)
-        holder = manager._canonical.get(canon)
-        if holder is not None and holder in manager._entries:
-            if manager._entries[holder].source != source:  # else: discovered before
-                manager._report_taken(name, source, manager._entries[holder].source)
+        source = installed_source(item)
+        holder = table.find(name)
+        if holder is not None:
+            held = table.entry(holder).source
+            if held != source:  # else: discovered before
+                report_taken(table, name, source, held)
             continue
         manager.register_lazy(name, _bind(load_entry_point, item), source)
-        manager._entries[name].meta = metadata_verdict(manager, name, group, reports, item,
-                                                       source)
+        table.set_source(table.entry(name), source, metadata_verdict(
+            table, name, group, reports, item, source, verify=manager.verify_requirements,
+            validate=manager.validate_metadata))
         registered.append(name)
     return registered
 
 
-def metadata_verdict(manager: "PluginManager", name: str, group: str, reports: Dict[str, Any],
-                     item: Any, source: PluginSource) -> PluginMeta:
-    """Report what ``item``'s distribution metadata says about the plugin
-    (``reports``: :func:`check_distributions` of its group); the record
-    says whether its load is refused without importing it."""
-    from ._requirements import PluginMeta, plugin_findings
-
-    report = reports[_canonical(item.dist_name)]
-    meta = PluginMeta(group, report, reports)
-    findings, meta.blocked, meta.phase = plugin_findings(
-        name, report, verify=manager.verify_requirements, validate=manager.validate_metadata)
-    for phase, message in findings:
-        manager._report(name, phase, message, source, None)
-    return meta
+def report_taken(table: PluginTable, name: str, source: PluginSource,
+                 holder: PluginSource) -> None:
+    table.report(name, CONFLICT, "taken", "plugin %r from %s is ignored: the name is already "
+                 "taken by %s" % (name, source.describe(), holder.describe()), source)
 
 
-def admits(manager: "PluginManager", name: str) -> bool:
-    """Allowed and not blocked; list names compare canonically."""
-    block_list, allow_list = manager.block_list, manager.allow_list
-    if allow_list is None and not block_list:
-        return True  # no lists: the common case costs nothing
-    canon = _canonical(name)
-    if name in block_list or any(_canonical(b) == canon for b in block_list):
-        return False
-    return allow_list is None or name in allow_list or \
-        any(_canonical(a) == canon for a in allow_list)
-
-
-def discover_dropins(manager: "PluginManager", directory: Any, pattern: str,
+def discover_dropins(manager: Any, table: PluginTable, directory: Any, pattern: str,
                      recursive: bool) -> List[str]:
     """Register the plugin classes defined in a directory's matching files;
     see :meth:`PluginManager.discover_plugins`."""
-    from ._dropins import find_plugin_files, import_dropin, plugin_classes
+    from ._dropin_files import find_plugin_files
+    from ._dropins import import_dropin, plugin_classes
 
     _, files = find_plugin_files(directory, pattern, recursive)
     names: List[str] = []
@@ -112,27 +103,54 @@ def discover_dropins(manager: "PluginManager", directory: Any, pattern: str,
         try:
             module = import_dropin(path)
         except (Exception, SystemExit) as exc:  # sys.exit() in a file: its failure
-            manager._report(None, "discovery", "plugin file %s does not import: %s: %s"
-                            % (path, type(exc).__name__, exc),
-                            PluginSource("dropin", path=path), exc)
+            table.report(None, DISCOVERY, "file:" + path, "plugin file %s does not import: "
+                         "%s: %s" % (path, type(exc).__name__, exc),
+                         PluginSource("dropin", path=path), exc)
             continue
         for cls in plugin_classes(module, PluginBase):
             name = class_plugin_name(cls)
             source = PluginSource("dropin", path=path, module=module.__name__,
                                   value="%s:%s" % (module.__name__, cls.__qualname__))
-            if not admits(manager, name):
+            if not admits(name, manager.allow_list, manager.block_list):
                 logger.info("drop-in plugin %r (%s) is not allowed here; skipped", name, path)
                 continue
-            existing = manager._entries.get(manager._canonical.get(_canonical(name), name))
+            holder = table.find(name)
+            existing = table.entry(holder) if holder is not None else None
             if existing is not None and (existing.cls is cls or existing.source == source):
                 continue  # this very file was discovered before
             if existing is not None:
-                manager._report_taken(name, source, existing.source)
+                report_taken(table, name, source, existing.source)
                 continue
             try:
-                names.append(manager._register_class(cls, name, source))
+                names.append(manager.register(cls, source=source))
             except NitroPluginError as exc:
-                manager._report(name, "discovery", "%s (in %s)" % (exc, path), source, exc)
+                table.report(name, DISCOVERY, "register", "%s (in %s)" % (exc, path), source,
+                             exc)
+    return names
+
+
+def declare_installed(registry: HookRegistry, table: PluginTable, group: str,
+                      specs_of: Callable[[Any], List[EventSpec]]) -> List[str]:
+    """Declare the events that installed distributions publish under
+    ``group`` (``specs_of`` reads a namespace's declarations); a
+    declaration that does not import or conflicts is reported through the
+    problem log (phase "event", one record per declaration however often it
+    fails) and the others still count.  See
+    :meth:`PluginManager.declare_installed_events`."""
+    from ._distributions import list_installed_plugins, load_entry_point
+
+    names: List[str] = []
+    for item in list_installed_plugins(group):
+        origin = installed_source(item)
+        try:
+            declared = registry.declare(specs_of(load_entry_point(item)), origin)
+        except Exception as exc:
+            table.report(None, EVENT, "declarations:%s/%s" % (item.dist_name, item.name),
+                         "event declarations %r (%s) from %s cannot be used: %s: %s"
+                         % (item.name, item.value, origin.describe(), type(exc).__name__, exc),
+                         origin, exc)
+            continue
+        names.extend(spec.name for spec in declared if spec.name not in names)
     return names
 
 

@@ -80,7 +80,7 @@ import time
 
 from . import _cache  # the listing always needs it: imported with this module
 from ._log import get_logger
-from ._source import canonical_name
+from ._source import DEFAULT_GROUP, canonical_name
 
 TYPE_CHECKING = False  # typing costs more to import than a cached listing
 if TYPE_CHECKING:
@@ -89,8 +89,6 @@ if TYPE_CHECKING:
 __all__ = ["InstalledPlugin", "list_installed_plugins", "load_entry_point", "DEFAULT_GROUP"]
 
 logger = get_logger("nitro_dispatch.distributions")
-
-DEFAULT_GROUP = "nitro_dispatch.plugins"
 
 _CACHE_FORMAT = 3
 # A file modified less than this long before a scan may still change within

@@ -15,7 +15,7 @@ from __future__ import annotations
 import ast
 import os
 
-from ._plugin import DEFAULT_VERSION
+from ._version import DEFAULT_VERSION
 
 TYPE_CHECKING = False  # typing costs more to import than all of nitro_dispatch
 if TYPE_CHECKING:
@@ -60,7 +60,7 @@ def list_dropin_plugins(paths: Iterable[Union[str, os.PathLike[str]]],
     cannot be read or parsed is skipped and, when ``errors`` is a list,
     recorded there as ``(path, message)`` (else logged as a warning).
     """
-    from ._dropins import find_plugin_files
+    from ._dropin_files import find_plugin_files
 
     if isinstance(paths, (str, bytes)) or not hasattr(paths, "__iter__"):
         raise TypeError("paths must be an iterable of directories, not %s"

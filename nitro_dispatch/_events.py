@@ -36,8 +36,6 @@ TYPE_CHECKING = False  # typing costs more to import than all of nitro_dispatch
 if TYPE_CHECKING:
     from typing import Any, Callable, Dict, Iterable, List, Optional, TypeVar
 
-    from ._source import PluginSource
-
     F = TypeVar("F", bound=Callable[..., Any])
 
 __all__ = ["EventSpec", "event_spec", "MODES", "EVENTS_GROUP", "RESERVED_PREFIX", "specs_in",
@@ -271,39 +269,3 @@ def replay(registry: Any, records: Iterable[Any]) -> None:
     """Hand newly attached hooks the history of their historic events
     (:meth:`HookRegistry.replay`)."""
     registry.replay(records)
-
-
-def _add_problem(manager: Any, plugin_name: Optional[str], message: str,
-                 source: Optional[PluginSource] = None,
-                 error: Optional[BaseException] = None) -> None:
-    from ._source import PluginProblem
-
-    if source is None and plugin_name is not None and plugin_name in manager._entries:
-        source = manager._entries[plugin_name].source
-    manager._problems.append(PluginProblem(plugin_name, "event", message, source, error))
-
-
-def declare_installed(manager: Any, group: str = EVENTS_GROUP) -> List[str]:
-    """Declare the events that installed distributions publish under
-    ``group``; a declaration that does not import or conflicts is reported
-    (logged, :meth:`get_problems` phase "event") and the others still
-    count."""
-    from ._distributions import list_installed_plugins, load_entry_point
-    from ._source import PluginSource
-
-    names: List[str] = []
-    for item in list_installed_plugins(group):
-        origin = PluginSource("distribution", dist_name=item.dist_name,
-                              dist_version=item.dist_version, path=item.location,
-                              module=item.module, value=item.value)
-        try:
-            namespace = load_entry_point(item)
-            declared = declare_namespace(manager.hooks, namespace, origin)
-        except Exception as exc:
-            message = ("event declarations %r (%s) from %s cannot be used: %s: %s"
-                       % (item.name, item.value, origin.describe(), type(exc).__name__, exc))
-            logger.error("%s", message)
-            _add_problem(manager, None, message, origin, exc)
-            continue
-        names.extend(n for n in declared if n not in names)
-    return names

@@ -1,17 +1,23 @@
 """What the installed distributions declare and hook: the library half of
-``nitro-dispatch events`` and of the conformance part of ``check``.
+``nitro-dispatch events``.
 
-Both work on a :class:`PluginManager` whose plugins are registered (not
+It works on a :class:`PluginManager` whose plugins are registered (not
 loaded): the declarations are read from the entry-point group
 ``nitro_dispatch.events``, and each plugin's ``@hook`` marks are read from
-its class (which imports it, as ``check`` does).
+its class through the admission pipeline (a plugin its metadata refuses is
+never imported; a hook that hook admission refuses is reported, not
+listed).  ``check`` reports hooks on undeclared events through
+:meth:`PluginManager.check`, with the same declarations.
 """
 
 from __future__ import annotations
 
+from ._admission import refused_message, refusing, spec_findings
 from ._errors import NitroPluginError
-from ._events import EVENTS_GROUP, is_declared, undeclared_message
+from ._events import EVENTS_GROUP
 from ._hooks import match_pattern
+from ._manager import PluginManager
+from ._phases import EVENT
 from ._source import PluginProblem
 
 TYPE_CHECKING = False  # typing costs more to import than all of nitro_dispatch
@@ -19,10 +25,8 @@ if TYPE_CHECKING:
     from typing import Any, Dict, List, Tuple
 
     from ._hooks import HookSpec
-    from ._manager import PluginManager
 
-__all__ = ["InstalledEvent", "EventHookUse", "describe_installed_events",
-           "undeclared_hook_problems"]
+__all__ = ["InstalledEvent", "EventHookUse", "describe_installed_events"]
 
 
 class EventHookUse:
@@ -75,32 +79,39 @@ class InstalledEvent:
         return "InstalledEvent(%r, mode=%r, from=%r)" % (self.name, self.mode, self.dist_name)
 
 
-def _plugin_hooks(manager: "PluginManager") -> List[Tuple[str, str, HookSpec]]:
-    """``(plugin, method, HookSpec)`` of every registered plugin whose class
-    imports (those that do not are ``check``'s import problems)."""
+def _plugin_hooks(manager: PluginManager, strict_events: bool
+                  ) -> Tuple[List[Tuple[str, str, HookSpec]], List[PluginProblem]]:
+    """``(plugin, method, HookSpec)`` of every hook that the admission
+    pipeline admits (a plugin refused by its metadata is never imported; one
+    that does not import is ``check``'s problem), and a problem for each
+    hook that hook admission refuses."""
     found: List[Tuple[str, str, HookSpec]] = []
+    problems: List[PluginProblem] = []
     for name in manager.get_registered_plugins():
         try:
             cls = manager.get_plugin_class(name)
         except NitroPluginError:
             continue
-        found.extend((name, method, spec) for method, spec in cls.nitro_hook_specs())
-    return found
+        for method, spec in cls.nitro_hook_specs():
+            refused = refusing(spec_findings(manager.hooks, cls, method, spec), strict_events)
+            if refused:
+                phase, kind, message = refused[0]
+                problems.append(PluginProblem(name, phase, refused_message(name, message),
+                                              manager.get_plugin_source(name), kind=kind))
+                continue
+            found.append((name, method, spec))
+    return found, problems
 
 
-def _declare(manager: "PluginManager", group: str) -> List[PluginProblem]:
-    before = len(manager.get_problems())
-    manager.declare_installed_events(group)
-    return [p for p in manager.get_problems()[before:] if p.phase == "event"]
-
-
-def describe_installed_events(manager: "PluginManager", group: str = EVENTS_GROUP
+def describe_installed_events(manager: PluginManager, group: str = EVENTS_GROUP
                               ) -> Tuple[List[InstalledEvent], List[PluginProblem]]:
     """Declare the events published under ``group`` and describe every
     declared event with the plugins that hook it.  Returns the events (in
-    declaration order) and the problems met reading the declarations."""
-    problems = _declare(manager, group)
-    hooks = _plugin_hooks(manager)
+    declaration order) and the problems met: declarations that cannot be
+    used, and hooks that hook admission refuses (those are left out)."""
+    manager.declare_installed_events(group)
+    problems = [p for p in manager.get_problems() if p.phase == EVENT and p.plugin is None]
+    hooks, refused = _plugin_hooks(manager, manager.strict_events)
     events: List[InstalledEvent] = []
     for name, spec in manager.get_event_specs().items():
         uses = [EventHookUse(plugin, method, hs.event, hs.priority, hs.wrapper)
@@ -112,22 +123,4 @@ def describe_installed_events(manager: "PluginManager", group: str = EVENTS_GROU
             origin.dist_name if origin is not None else None,
             origin.dist_version if origin is not None else None,
             origin.value if origin is not None else None, uses))
-    return events, problems
-
-
-def undeclared_hook_problems(manager: "PluginManager", group: str = EVENTS_GROUP
-                             ) -> List[PluginProblem]:
-    """``check``'s conformance part: the problems reading the declarations
-    published under ``group`` and, when there are declarations, one problem
-    per plugin hook on an undeclared event (with "did you mean")."""
-    problems = _declare(manager, group)
-    specs = manager.get_event_specs()
-    if not specs:
-        return problems
-    for plugin, method, spec in _plugin_hooks(manager):
-        if is_declared(spec.event, specs):
-            continue
-        message = undeclared_message(spec.event, "plugin %r" % (plugin,), list(specs))
-        problems.append(PluginProblem(plugin, "event", message,
-                                      manager.get_plugin_source(plugin)))
-    return problems
+    return events, problems + refused

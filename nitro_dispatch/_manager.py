@@ -1,60 +1,43 @@
-"""The plugin manager: registration, dependency-ordered loading, lifecycle.
+"""The plugin manager: the facade an application sees.
 
-Data flows one way: sources (code, installed distributions, drop-in
-directories) hand plugin classes, or loaders for them, to the manager; the
-resolver orders them; the manager instantiates them and hands their hooks
-to its :class:`HookRegistry`, which runs the chains.  The manager is the
-lifecycle; discovery (:mod:`._discovery`), resolution (:mod:`._resolution`),
-instances in and out of service (:mod:`._service`) and reload
-(:mod:`._reload`) are modules of their own that it calls.
+:class:`PluginManager` keeps SPEC section 1's methods and signatures and
+delegates: the plugin set belongs to its :class:`~._table.PluginTable`
+(whose lock is the manager's lock), the stages a plugin passes to the
+admission pipeline (:mod:`._admission`), dependency order to
+:mod:`._resolution`, discovery to :mod:`._discovery`, reload to
+:mod:`._reload`, every finding to its :class:`~._problems.ProblemLog`, and
+hooks, events and dispatch to its :class:`HookRegistry` (``hooks``).
+Lifecycle events are fired by the table, never while its lock is held.
 """
 
 from __future__ import annotations
 
-from _thread import RLock
-
-from ._errors import (DependencyError, PluginLoadError, PluginNotFoundError,
-                      PluginRegistrationError)
-from ._log import configure_level, get_logger
-from ._plugin import PluginBase, class_plugin_name, validate_plugin_class, version_of
-from ._events import EventSpec
+from ._admission import DEPENDENCY_PHASE, load_plugin
+from ._errors import (DependencyError, NitroPluginError, PluginLoadError,
+                      PluginRegistrationError, ValidationError)
+from ._events import EventSpec, specs_in
 from ._hooks import HookRecord
+from ._log import configure_level, get_logger
+from ._phases import UNLOAD
 from ._plan import HookTrace
+from ._plugin import PluginBase, class_plugin_name, validate_plugin_class, version_of
+from ._problems import ProblemLog
 from ._registry import ERROR_EVENT, HookRegistry
-from ._source import PluginProblem, PluginSource, canonical_name
+from ._source import DEFAULT_GROUP, PluginProblem, PluginSource
+from ._table import PluginTable
 
 TYPE_CHECKING = False  # typing costs more to import than all of nitro_dispatch
 if TYPE_CHECKING:
     from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, Type
 
-    from ._requirements import PluginMeta
+    from ._admission import Refusal
+    from ._table import Entry
 
 __all__ = ["PluginManager", "DEFAULT_GROUP"]
 
 logger = get_logger("nitro_dispatch.manager")
 
-DEFAULT_GROUP = "nitro_dispatch.plugins"
-
-
-class _Entry:
-    """One registered plugin: its class (or a loader for it), where it came
-    from, and its instance while loaded."""
-
-    __slots__ = ("name", "cls", "loader", "source", "version", "instance", "enabled",
-                 "requires", "validate", "meta")
-
-    def __init__(self, name: str, cls: Optional[Type[PluginBase]],
-                 loader: Optional[Callable[[], Any]], source: PluginSource) -> None:
-        self.name = name
-        self.cls = cls
-        self.loader = loader  # imports the class on first need (entry points)
-        self.source = source
-        self.version: Optional[str] = None  # effective version, once the class is known
-        self.instance: Optional[PluginBase] = None
-        self.enabled = True  # wanted state, kept across unload/load and reload
-        self.requires: List[str] = []  # names of plugins this one needs while loaded
-        self.validate = True  # False: register(cls, validate=False) skipped the checks
-        self.meta: Optional[PluginMeta] = None  # an installed plugin's metadata verdict
+_PROBLEM_LIMIT = 100_000  # a chain of 10,000 broken plugins keeps every record
 
 
 class PluginManager:
@@ -111,16 +94,12 @@ class PluginManager:
         self.strict_events = strict_events  # refuse hooks on undeclared events (see declare_event)
         self.host = host
         self.verify_requirements = verify_requirements
-        self.hooks = HookRegistry(reporter=self._hook_finding, strict_events=strict_events)
-        self._entries: Dict[str, _Entry] = {}  # registration order
-        self._loaded: Dict[str, PluginBase] = {}  # load order, so dependencies come first
-        self._problems: List[PluginProblem] = []
-        self._problem_index: Dict[Tuple[Optional[str], str, str], PluginProblem] = {}
-        # Names that cannot register (claimed twice), with why: their
-        # dependents fail with this reason rather than "not registered".
-        self._unavailable: Dict[str, str] = {}
-        self._canonical: Dict[str, str] = {}  # canonical name -> registered name
-        self._lock = RLock()
+        # One record per (plugin, phase, kind): bounded by the plugins and
+        # events there are, and by the limit beyond that (the oldest go).
+        self._problems = ProblemLog(emit=self._problem_found, limit=_PROBLEM_LIMIT)
+        self.hooks = HookRegistry(reporter=self._problems.report,
+                                  strict_events=strict_events)
+        self._table = PluginTable(self.hooks, self._problems)
         if log_level is not None:
             configure_level(log_level)
         # Dispatch goes straight to the registry: no extra call layer on the
@@ -151,72 +130,39 @@ class PluginManager:
             source = PluginSource("class", module=plugin_class.__module__,
                                   value="%s:%s" % (plugin_class.__module__,
                                                    plugin_class.__qualname__))
-        return self._register_class(plugin_class, name, source, validate)
-
-    def _register_class(self, plugin_class: Type[PluginBase], name: str, source: PluginSource,
-                        validate: bool = True) -> str:
-        """:meth:`register` once ``plugin_class`` is known to be a plugin
-        class named ``name`` (discovery calls it directly)."""
         if self.validate_metadata and validate:
             validate_plugin_class(plugin_class, name)
-        with self._lock:
-            existing = self._entries.get(name)
-            if existing is not None:
-                if existing.cls is plugin_class:
-                    logger.warning("plugin %r is already registered; ignoring the repeat", name)
-                    return name
-                raise PluginRegistrationError(
-                    "plugin name %r is already taken by %s; %s cannot register under it"
-                    % (name, existing.source.describe(), source.describe()))
-            self._check_canonical(name, source)
-            entry = _Entry(name, plugin_class, None, source)
-            entry.version = version_of(plugin_class, source)
-            entry.validate = bool(validate)
-            self._entries[name] = entry
-            self._canonical[_canonical(name)] = name
-        logger.info("registered plugin %r %s from %s", name, entry.version, source)
-        self._emit(self.EVENT_PLUGIN_REGISTERED, {"plugin_name": name,
-                                                  "plugin_class": plugin_class,
-                                                  "source": source})
+        with self._table as table:
+            existing = table.get(name)
+            if existing is not None and existing.cls is plugin_class:
+                logger.warning("plugin %r is already registered; ignoring the repeat", name)
+                return name
+            entry = table.add(name, plugin_class, None, source,
+                              version_of(plugin_class, source), validate)
+            logger.info("registered plugin %r %s from %s", name, entry.version, source)
+            table.fire(self.EVENT_PLUGIN_REGISTERED, {"plugin_name": name,
+                                                      "plugin_class": plugin_class,
+                                                      "source": source})
         return name
 
     def register_lazy(self, name: str, loader: Callable[[], Any], source: PluginSource) -> str:
         """Register a plugin whose class is imported only when it is loaded
         or checked; ``loader()`` returns the class.  Used for entry points."""
-        with self._lock:
-            existing = self._entries.get(name)
-            if existing is not None:
-                raise PluginRegistrationError(
-                    "plugin name %r is already taken by %s; %s cannot register under it"
-                    % (name, existing.source.describe(), source.describe()))
-            self._check_canonical(name, source)
-            self._entries[name] = _Entry(name, None, loader, source)
-            self._canonical[_canonical(name)] = name
-        logger.info("registered plugin %r from %s (not imported yet)", name, source)
-        self._emit(self.EVENT_PLUGIN_REGISTERED, {"plugin_name": name, "plugin_class": None,
-                                                  "source": source})
+        with self._table as table:
+            table.add(name, None, loader, source)
+            logger.info("registered plugin %r from %s (not imported yet)", name, source)
+            table.fire(self.EVENT_PLUGIN_REGISTERED, {"plugin_name": name, "plugin_class": None,
+                                                      "source": source})
         return name
-
-    def _check_canonical(self, name: str, source: PluginSource) -> None:
-        """Names equal after canonicalization (``Foo_Bar``, ``foo-bar``) are
-        one name: the second cannot register."""
-        other = self._canonical.get(_canonical(name))
-        if other is not None and other != name and other in self._entries:
-            raise PluginRegistrationError(
-                "plugin name %r is the same as %r (names are compared canonically), which is "
-                "taken by %s; %s cannot register under it"
-                % (name, other, self._entries[other].source.describe(), source.describe()))
 
     def unregister(self, name: str) -> None:
         """Unload the plugin if loaded, then forget it."""
-        self._entry(name)
+        self._table.entry(name)
         try:
             self.unload(name)
         finally:
-            with self._lock:
-                self._entries.pop(name, None)
-                if self._canonical.get(_canonical(name)) == name:
-                    del self._canonical[_canonical(name)]
+            with self._table as table:
+                table.remove(name)
             logger.info("unregistered plugin %r", name)
 
     def discover_installed_plugins(self, group: Optional[str] = None) -> List[str]:
@@ -237,7 +183,8 @@ class PluginManager:
         """
         from ._discovery import discover_installed
 
-        return discover_installed(self, group or self.entry_point_group)
+        with self._table as table:
+            return discover_installed(self, table, group or self.entry_point_group)
 
     # -- loading --------------------------------------------------------
 
@@ -247,88 +194,84 @@ class PluginManager:
         Raises :class:`PluginNotFoundError` for an unknown name,
         :class:`DependencyError` when its dependencies cannot be met, and
         :class:`PluginLoadError` (cause chained) when importing, creating or
-        ``on_load`` fails; a failed load leaves nothing behind.
+        ``on_load`` fails; a failed load leaves nothing behind and is
+        reported (:meth:`get_problems`).
         """
-        with self._lock:
-            self._entry(name)
-            if name in self._loaded:
-                return self._loaded[name]
+        with self._table as table:
+            table.entry(name)
+            instance = table.instance(name)
+            if instance is not None:
+                return instance
             order, failures = self._resolve(self._closure([name]))
-            if name in failures:
-                raise failures[name]
+            refusal = failures.get(name)
+            if refusal is not None:
+                if not refusal.reported:
+                    table.report(name, refusal.phase, refusal.kind, str(refusal.error),
+                                 None, refusal.error)
+                raise refusal.error
             for dep in order:
-                if dep in self._loaded:
+                if table.is_loaded(dep):
                     continue
                 try:
-                    self._load_one(self._entries[dep])
+                    self._load_one(table.entry(dep))
                 except PluginLoadError as exc:
                     if dep == name:
                         raise
-                    raise DependencyError("plugin %r requires %r, which failed to load: %s"
-                                          % (name, dep, exc)) from exc
-            return self._loaded[name]
+                    error = DependencyError("plugin %r requires %r, which failed to load: %s"
+                                            % (name, dep, exc))
+                    table.report(name, DEPENDENCY_PHASE, "dependency", str(error), None, error)
+                    raise error from exc
+            loaded = table.instance(name)
+            assert loaded is not None
+            return loaded
 
     def load_all(self) -> List[str]:
         """Load every registered plugin in dependency order; returns the
         names loaded by this call, in order.  A broken plugin (and whatever
         depends on it) is reported and skipped; the others load."""
         loaded: List[str] = []
-        with self._lock:
-            order, failures = self._resolve(list(self._entries))
-            for name, error in failures.items():
-                meta = self._entries[name].meta
-                if meta is not None and error is meta.blocked:
-                    continue  # reported at discovery, with its phase
-                if name not in self._loaded:
-                    self._report(name, "dependency" if isinstance(error, DependencyError)
-                                 else "load", str(error), self._entries[name].source, error)
+        with self._table as table:
+            order, failures = self._resolve(table.names())
+            for name, refusal in failures.items():
+                if not refusal.reported and not table.is_loaded(name):
+                    table.report(name, refusal.phase, refusal.kind, str(refusal.error), None,
+                                 refusal.error)
             failed: Dict[str, str] = {}
             for name in order:
-                if name in self._loaded:
+                if table.is_loaded(name):
                     continue
-                entry = self._entries[name]
+                entry = table.entry(name)
                 bad = [dep for dep in entry.requires if dep in failed]
                 if bad:
                     error = DependencyError("plugin %r requires %r, which failed to load: %s"
                                             % (name, bad[0], failed[bad[0]]))
                     failed[name] = failed[bad[0]]  # the first failure's reason: no nesting
-                    self._report(name, "dependency", str(error), entry.source, error)
+                    table.report(name, DEPENDENCY_PHASE, "dependency", str(error), None, error)
                     continue
                 try:
                     self._load_one(entry)
                 except PluginLoadError as exc:
-                    failed[name] = str(exc)  # already reported by _load_one
+                    failed[name] = str(exc)  # already reported by the load stage
                     continue
                 loaded.append(name)
         return loaded
 
-    # Resolution glue (see _resolution.py); reload and check call these too.
-
     def _closure(self, names: List[str]) -> List[str]:
         from ._resolution import closure
 
-        return closure(self, names)
+        return closure(self._table, names, self.validate_metadata)
 
-    def _resolve(self, names: List[str]) -> Tuple[List[str], Dict[str, PluginLoadError]]:
+    def _resolve(self, names: List[str]) -> Tuple[List[str], Dict[str, Refusal]]:
         from ._resolution import resolve
 
-        return resolve(self, names)
+        return resolve(self._table, names, self.validate_metadata)
 
-    def _class_of(self, entry: _Entry) -> Type[PluginBase]:
-        """The plugin class, imported on first need; see
-        :func:`._resolution.class_of`."""
-        if entry.cls is not None:
-            return entry.cls
-        from ._resolution import class_of
-
-        return class_of(self, entry)
-
-    def _load_one(self, entry: _Entry, replacing: Optional[PluginBase] = None) -> PluginBase:
-        """Create the plugin and put it in service (see :mod:`._service`,
-        also for ``replacing``)."""
-        from ._service import load_one
-
-        return load_one(self, entry, replacing)
+    def _load_one(self, entry: Entry, replacing: Optional[PluginBase] = None) -> PluginBase:
+        """Stages 2 to 4 of the admission pipeline for one plugin (see
+        :func:`._admission.load_plugin`, also for ``replacing``)."""
+        return load_plugin(self._table, self.hooks, self, entry,
+                           validate_metadata=self.validate_metadata,
+                           strict_events=self.strict_events, replacing=replacing)
 
     # -- drop-in directories ----------------------------------------------
 
@@ -347,7 +290,8 @@ class PluginManager:
         """
         from ._discovery import discover_dropins
 
-        return discover_dropins(self, directory, pattern, recursive)
+        with self._table as table:
+            return discover_dropins(self, table, directory, pattern, recursive)
 
     # -- hot reload -------------------------------------------------------
 
@@ -372,9 +316,10 @@ class PluginManager:
         defined inside a function has no source to re-run: the plugin is
         re-created from the same class.
         """
-        from ._reload import reload_plugin
+        from ._reload import Reload
 
-        return reload_plugin(self, name)
+        with self._table as table:
+            return Reload(self, table, name).run()
 
     # -- unloading ------------------------------------------------------
 
@@ -385,98 +330,72 @@ class PluginManager:
         fires even when ``on_unload`` raises; that error is then re-raised
         (a ``SystemExit`` as a :class:`NitroPluginError` caused by it).
         """
-        from ._service import unload_error
-
-        with self._lock:
-            self._entry(name)
-            if name not in self._loaded:
+        with self._table as table:
+            table.entry(name)
+            if not table.is_loaded(name):
                 return
             first_error: Optional[BaseException] = None
-            for dependent in self._dependents(name):
+            for dependent in table.dependents(name):
                 error = self._unload_one(dependent)
                 if first_error is None and error is not None:
-                    first_error = unload_error(dependent, error)
+                    first_error = _unload_error(dependent, error)
             error = self._unload_one(name)
             if error is not None:
-                raise unload_error(name, error)
+                raise _unload_error(name, error)
             if first_error is not None:
                 raise first_error
 
     def unload_all(self) -> None:
         """Unload every plugin, dependents before their dependencies; an
         ``on_unload`` that raises is reported and the others go on."""
-        with self._lock:
-            for name in reversed(list(self._loaded)):
+        with self._table as table:
+            for name in reversed(table.loaded_names()):
                 self._unload_one(name)
 
-    def _dependents(self, name: str) -> List[str]:
-        """Loaded plugins that need ``name``, transitively, in the order to
-        unload them (latest loaded first)."""
-        needed = {name}
-        found: List[str] = []
-        for other in self._loaded:  # load order: dependents come later
-            if other != name and needed.intersection(self._entries[other].requires):
-                needed.add(other)
-                found.append(other)
-        return list(reversed(found))
-
     def _unload_one(self, name: str) -> Optional[BaseException]:
-        """Take the plugin out of service; returns what ``on_unload`` raised."""
-        from ._service import unload_one
-
-        return unload_one(self, name)
+        """Run ``on_unload``, then take the plugin out of service (after
+        ``KeyboardInterrupt`` too); returns the error ``on_unload`` raised,
+        reported, or ``None``."""
+        table = self._table
+        instance = table.instance(name)
+        if instance is None:
+            return None
+        error: Optional[BaseException] = None
+        try:
+            instance.on_unload()
+        except (Exception, SystemExit) as exc:
+            error = exc
+        finally:  # after KeyboardInterrupt too: the plugin is unloaded all the same
+            table.take_out_of_service(name)
+        if error is not None:
+            table.report(name, UNLOAD, "on_unload", "plugin %r: on_unload raised %s: %s"
+                         % (name, type(error).__name__, error), None, error)
+        return error
 
     # -- reporting ------------------------------------------------------
 
-    def _report(self, name: Optional[str], phase: str, message: str,
-                source: Optional[PluginSource], error: Optional[BaseException]) -> None:
-        """Log a problem, keep it for :meth:`get_problems`, fire the error
-        event."""
-        logger.error("%s", message)
-        key = (name, phase, message)
-        known = self._problem_index.get(key)
-        if known is None:  # a repeat is counted, not kept again (bounded list)
-            self._problem_index[key] = known = PluginProblem(name, phase, message, source, error)
-            self._problems.append(known)
-        else:
-            known.count += 1
-            known.source, known.error = source, error
-        # One set of phase names (see _phases.py): the event's is the problem's.
-        self._emit(self.EVENT_PLUGIN_ERROR, {"plugin_name": name, "error": error or message,
-                                             "event": None, "phase": phase,
-                                             "message": message})
-
-    def _hook_finding(self, plugin_name: Optional[str], phase: str, kind: str, message: str,
-                      error: Optional[BaseException] = None) -> None:
-        """The registry's reporter: a lenient conformance finding, logged and
-        kept for :meth:`get_problems`."""
-        logger.warning("%s", message)
-        entry = self._entries.get(plugin_name) if plugin_name is not None else None
-        self._problems.append(PluginProblem(plugin_name, phase, message,
-                                            entry.source if entry is not None else None, error))
-
-    def _report_taken(self, name: str, source: PluginSource, holder: PluginSource) -> None:
-        self._report(name, "conflict", "plugin %r from %s is ignored: the name is already "
-                     "taken by %s" % (name, source.describe(), holder.describe()), source, None)
+    def _problem_found(self, problem: PluginProblem) -> None:
+        """The problem log's ``emit``: a new finding fires
+        ``nitro.plugin.error`` (after the manager's lock is released)."""
+        self._table.fire(self.EVENT_PLUGIN_ERROR, {
+            "plugin_name": problem.plugin, "error": problem.error or problem.message,
+            "event": None, "phase": problem.phase, "message": problem.message})
 
     def get_problems(self) -> List[PluginProblem]:
         """Problems reported so far (discovery, conflicts, failed loads),
-        oldest first; a problem reported again is listed once, with its
-        ``count`` raised."""
-        return list(self._problems)
-
-    def _emit(self, event: str, payload: Dict[str, Any]) -> None:
-        self.hooks.emit_safely(event, payload)
+        oldest first; a problem reported again (same plugin, phase and
+        kind) is listed once, with its ``count`` raised."""
+        return self._problems.items()
 
     # -- the application's lifetime ---------------------------------------
 
     def __enter__(self) -> "PluginManager":
-        self._emit(self.EVENT_APP_STARTUP, {"plugin_name": None, "manager": self})
+        self._table.fire(self.EVENT_APP_STARTUP, {"plugin_name": None, "manager": self})
         return self
 
     def __exit__(self, *exc_info: Any) -> None:
         try:
-            self._emit(self.EVENT_APP_SHUTDOWN, {"plugin_name": None, "manager": self})
+            self._table.fire(self.EVENT_APP_SHUTDOWN, {"plugin_name": None, "manager": self})
         finally:
             self.unload_all()
 
@@ -484,55 +403,56 @@ class PluginManager:
 
     def enable_plugin(self, name: str) -> None:
         """Run the plugin's hooks again."""
-        self._set_enabled(name, True)
+        self._table.set_enabled(name, True)
 
     def disable_plugin(self, name: str) -> None:
         """Skip the plugin's hooks; it stays loaded."""
-        self._set_enabled(name, False)
-
-    def _set_enabled(self, name: str, enabled: bool) -> None:
-        entry = self._entry(name)
-        entry.enabled = enabled
-        if entry.instance is not None:
-            entry.instance.enabled = enabled
+        self._table.set_enabled(name, False)
 
     # -- introspection --------------------------------------------------
 
-    def _entry(self, name: str) -> _Entry:
-        entry = self._entries.get(name)
-        if entry is None:
-            raise PluginNotFoundError("no plugin named %r is registered" % (name,))
-        return entry
-
     def get_plugin(self, name: str) -> Optional[PluginBase]:
         """The loaded instance, or ``None``."""
-        return self._loaded.get(name)
+        return self._table.instance(name)
 
     def get_all_plugins(self) -> Dict[str, PluginBase]:
         """Loaded plugins by name, in load order."""
-        return dict(self._loaded)
+        return self._table.loaded()
 
     def get_registered_plugins(self) -> List[str]:
-        return list(self._entries)
+        return self._table.names()
 
     def get_loaded_plugins(self) -> List[str]:
-        return list(self._loaded)
+        return self._table.loaded_names()
 
     def is_loaded(self, name: str) -> bool:
-        return name in self._loaded
+        return self._table.is_loaded(name)
 
     def get_plugin_source(self, name: str) -> PluginSource:
         """Where the plugin came from."""
-        return self._entry(name).source
+        return self._table.entry(name).source
 
     def get_plugin_class(self, name: str) -> Type[PluginBase]:
-        """The plugin's class, importing it if it was registered lazily."""
-        return self._class_of(self._entry(name))
+        """The plugin's class, importing it if it was registered lazily (the
+        admission pipeline's metadata and import stages: a plugin its
+        distribution's metadata refuses is never imported, and raises that
+        refusal's :class:`PluginLoadError`)."""
+        from ._admission import Refused, import_class, metadata_refusal
+
+        with self._table as table:
+            entry = table.entry(name)
+            refusal = metadata_refusal(entry)
+            if refusal is not None:
+                raise refusal.error
+            try:
+                return import_class(table, entry, self.validate_metadata)
+            except Refused as exc:
+                raise exc.refusal.error from exc.refusal.error.__cause__
 
     def get_plugin_version(self, name: str) -> Optional[str]:
         """The plugin's effective version (``None`` before a lazy plugin is
         imported)."""
-        return self._entry(name).version
+        return self._table.entry(name).version
 
     def get_plugin_config(self, name: str, key: str, default: Any = None) -> Any:
         """``config[name][key]``, as ``PluginBase.get_config`` reads it."""
@@ -542,11 +462,15 @@ class PluginManager:
         return section.get(key, default)
 
     def check(self) -> List[PluginProblem]:
-        """Import, validate and resolve every registered plugin without
-        loading any; returns the problems found, discovery's included."""
+        """The admission pipeline up to hook admission for every registered
+        plugin (import, validate, resolve, check its hooks) without loading
+        any or reporting anything; returns the problems found, discovery's
+        included, each with the phase a load would report it with."""
         from ._resolution import check_problems
 
-        return check_problems(self)
+        return check_problems(self._table, self.hooks, self._problems,
+                              validate_metadata=self.validate_metadata,
+                              strict_events=self.strict_events)
 
     # -- hooks (the dispatch half) -----------------------------------------
 
@@ -585,17 +509,16 @@ class PluginManager:
     def declare_events(self, namespace: Any) -> List[str]:
         """Declare every ``@event_spec`` function of a class or module;
         returns the names (all declared, or none on a conflict)."""
-        from ._events import declare_namespace
-
-        return declare_namespace(self.hooks, namespace)
+        return [spec.name for spec in self.hooks.declare(_specs_of(namespace))]
 
     def declare_installed_events(self, group: str = "nitro_dispatch.events") -> List[str]:
         """Declare the events installed distributions publish under the
         entry-point group; broken or conflicting declarations are reported
-        (:meth:`get_problems`, phase "event") and skipped."""
-        from ._events import declare_installed
+        (:meth:`get_problems`, phase "event", once per declaration however
+        often it is retried) and skipped."""
+        from ._discovery import declare_installed
 
-        return declare_installed(self, group)
+        return declare_installed(self.hooks, self._table, group, _specs_of)
 
     def get_event_specs(self) -> Dict[str, EventSpec]:
         """The declared events: ``{name: EventSpec}``, in declaration order."""
@@ -629,4 +552,24 @@ class PluginManager:
         return self.hooks.get_last_errors()
 
 
-_canonical = canonical_name  # a plugin or distribution name as compared (PEP 503)
+def _specs_of(namespace: Any) -> List[EventSpec]:
+    """The ``@event_spec`` declarations of a class or module; a namespace
+    without any is a :class:`ValidationError`."""
+    specs = specs_in(namespace)
+    if not specs:
+        raise ValidationError("%s has no @event_spec functions to declare"
+                              % (getattr(namespace, "__qualname__", None)
+                                 or getattr(namespace, "__name__", None) or repr(namespace),))
+    return specs
+
+
+def _unload_error(name: str, error: BaseException) -> BaseException:
+    """What :meth:`PluginManager.unload` raises for an ``on_unload`` error:
+    the error itself, but never a ``SystemExit`` (a plugin must not end the
+    host), which becomes a :class:`NitroPluginError` with it as the cause."""
+    if not isinstance(error, SystemExit):
+        return error
+    wrapped = NitroPluginError("plugin %r: on_unload raised SystemExit(%r)"
+                               % (name, error.code))
+    wrapped.__cause__ = error
+    return wrapped

@@ -3,9 +3,11 @@
 A problem's *phase* says where it arose.  The same strings appear as
 :attr:`PluginProblem.phase` (``manager.get_problems()``), as the ``phase``
 key of the ``nitro.plugin.error`` payload, and as ``phase`` in
-``nitro-dispatch check --json``.  A *stage* says which part of ``check``
-found it: ``static`` imports nothing, ``import`` imports the plugins,
-``load`` also runs their ``on_load``.
+``nitro-dispatch check --json``.  The admission pipeline
+(:mod:`._admission`) says which phase each of its stages reports.  A
+*stage* of ``check`` says which part of ``check`` found it: ``static``
+imports nothing, ``import`` imports the plugins, ``load`` also runs their
+``on_load``.
 """
 
 from __future__ import annotations
@@ -43,15 +45,18 @@ PHASES = {
     REQUIREMENTS: "another Requires-Dist of the plugin's distribution is not met; it still "
                   "loads unless verify_requirements=True",
     VALIDATION: "invalid metadata: a version that is not PEP 440 (the distribution's or the "
-                "class's), a malformed requirement",
+                "class's), a malformed requirement; or a hook that registration refuses (no "
+                "parameter for the data, a wrapper that is not a generator, a bad priority or "
+                "timeout)",
     DEPENDENCY: "a required plugin is missing, has an unsuitable version, failed itself, "
                 "or the requirements form a cycle",
     IMPORT: "the plugin's code does not import, or does not name a PluginBase subclass "
             "of that name",
     DRIFT: "warning: the class sets a version other than its distribution's (the "
            "distribution's is used)",
-    EVENT: "a hook attaches to an event the host did not declare",
-    LOAD: "creating the plugin, attaching its hooks or its on_load failed",
+    EVENT: "a hook attaches to an event the host did not declare (refused under "
+           "strict_events), or published event declarations cannot be used",
+    LOAD: "creating the plugin or its on_load failed",
     HOOK: "a hook raised or timed out while an event ran (nitro.plugin.error only)",
     UNLOAD: "the plugin's on_unload raised (the unload still completed)",
     RELOAD: "a reload failed; the previous version stays in service",

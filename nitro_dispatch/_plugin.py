@@ -1,21 +1,37 @@
-"""The plugin model: :class:`PluginBase` and its metadata checks."""
+"""The plugin model: :class:`PluginBase` (its class attributes, hook
+marks, ``enabled`` state and service membership) and the checks of a
+plugin class's metadata (name, version, dependencies)."""
 
 from __future__ import annotations
 
-
 from ._errors import ValidationError
 from ._hooks import HookSpec
+from ._version import DEFAULT_VERSION, plain_release
 
 TYPE_CHECKING = False  # typing costs more to import than all of nitro_dispatch
 if TYPE_CHECKING:
-    from typing import Any, Callable, Dict, List, Optional, Set, Tuple
-    from ._manager import PluginManager
+    from typing import Any, Callable, Dict, List, Optional, Protocol, Set, Tuple
+
     from ._registry import HookRegistry
     from ._source import PluginSource
 
-__all__ = ["PluginBase", "validate_plugin_class", "class_plugin_name", "version_of"]
+    class PluginManager(Protocol):
+        """What a plugin uses of the manager that loaded it (the manager
+        sits above this module, so it is described, not imported)."""
 
-DEFAULT_VERSION = "1.0.0"
+        config: Dict[str, Any]
+
+        def register_hook(self, event_name: str, callback: Callable[..., Any],
+                          plugin: Any = ..., priority: int = ...,
+                          timeout: Optional[float] = ..., *, wrapper: bool = ...) -> Any: ...
+
+        def unregister_hook(self, event_name: str, callback: Callable[..., Any],
+                            plugin: Any = ...) -> bool: ...
+
+        def trigger(self, event_name: str, data: Any = ...) -> Any: ...
+
+__all__ = ["PluginBase", "validate_plugin_class", "class_plugin_name", "version_of",
+           "own_version", "parse_dependencies"]
 
 
 class PluginBase:
@@ -110,6 +126,18 @@ class PluginBase:
 
             watchers = self.__dict__["_nitro_watchers"] = WeakSet()
         watchers.add(registry)
+
+    def nitro_enter_service(self, manager: "PluginManager") -> None:
+        """Called by the manager when it starts loading this instance: from
+        now on :attr:`manager` is that manager."""
+        self.__dict__["_nitro_manager"] = manager
+
+    def nitro_leave_service(self) -> None:
+        """Called by the manager when this instance leaves service (unloaded,
+        replaced, or its load failed): no manager, ``enabled == False``
+        (1.x)."""
+        self.__dict__.pop("_nitro_manager", None)
+        self.enabled = False
 
     @property
     def manager(self) -> Optional["PluginManager"]:
@@ -235,7 +263,7 @@ def validate_plugin_class(cls: type, name: str) -> None:
     if not isinstance(version, str):
         raise ValidationError("plugin %r: 'version' must be a string, got %r" % (name, version))
     if version not in _VALID_VERSIONS:
-        if not _plain_release(version):  # "1.0.0" needs no parser (nor its import)
+        if not plain_release(version):  # "1.0.0" needs no parser (nor its import)
             from packaging.version import InvalidVersion, Version
 
             try:
@@ -243,17 +271,12 @@ def validate_plugin_class(cls: type, name: str) -> None:
             except InvalidVersion:
                 raise ValidationError("plugin %r: 'version' %r is not a valid PEP 440 version"
                                       % (name, version)) from None
-        _VALID_VERSIONS.add(version)
+        if len(_VALID_VERSIONS) < 100_000:
+            _VALID_VERSIONS.add(version)
     parse_dependencies(cls, name)
 
 
-_VALID_VERSIONS: Set[str] = set()  # checked once per process
-
-
-def _plain_release(version: str) -> bool:
-    """A bare PEP 440 release segment (``N(.N)*``, ASCII digits), which is
-    always a valid version."""
-    return all(part.isascii() and part.isdigit() for part in version.split("."))
+_VALID_VERSIONS: Set[str] = set()  # checked once per process (bounded below)
 
 
 def parse_dependencies(cls: type, name: str) -> List[Any]:
@@ -280,24 +303,35 @@ def parse_dependencies(cls: type, name: str) -> List[Any]:
             first = str(exc).splitlines()[0] if str(exc) else "invalid"
             raise ValidationError("plugin %r: dependency %r is not a valid PEP 508 "
                                   "requirement (%s)" % (name, item, first)) from None
-        _PARSED[item] = req
+        if len(_PARSED) < 100_000:
+            _PARSED[item] = req
         parsed.append(req)
     return parsed
 
 
 # Each requirement string is parsed once per process (validation, resolution
-# and reload all ask again).  Requirement objects are never changed by us.
+# and reload all ask again), up to a bound.  Requirement objects are never
+# changed by us.
 _PARSED: Dict[str, Any] = {}
 
 
-def version_of(cls: type, source: PluginSource) -> str:
-    """The class's own version, or its distribution's when the class (and
-    its plugin bases) leave it unset."""
+def own_version(cls: type) -> Optional[str]:
+    """The version the class (or one of its plugin bases) sets, or ``None``
+    when it leaves PluginBase's default."""
     for klass in cls.__mro__:
         if klass is PluginBase:
             break
         if "version" in vars(klass):
             return str(vars(klass)["version"])
+    return None
+
+
+def version_of(cls: type, source: PluginSource) -> str:
+    """The class's own version, or its distribution's when the class (and
+    its plugin bases) leave it unset."""
+    own = own_version(cls)
+    if own is not None:
+        return own
     if source.kind == "distribution" and source.dist_version:
         return source.dist_version
-    return str(getattr(cls, "version", "1.0.0"))
+    return str(getattr(cls, "version", DEFAULT_VERSION))

@@ -43,7 +43,7 @@ from __future__ import annotations
 import os
 
 from ._distributions import _normalize
-from ._plugin import _plain_release
+from ._version import plain_release as _plain_release
 
 TYPE_CHECKING = False  # typing costs more to import than all of nitro_dispatch
 if TYPE_CHECKING:
@@ -451,29 +451,7 @@ def _valid_version(version: str) -> bool:
 
 
 def _cycles(reports: Dict[str, DistributionReport]) -> List[List[str]]:
-    """Elementary cycles among plugin distributions, as closed paths
-    (iterative depth-first search: no recursion limit)."""
-    found: List[List[str]] = []
-    state: Dict[str, int] = {}  # 1 on the stack, 2 finished
-    for start in reports:
-        if start in state:
-            continue
-        stack: List[Tuple[str, Any]] = [(start, iter(reports[start].depends))]
-        path = [start]
-        state[start] = 1
-        while stack:
-            node, deps = stack[-1]
-            step = next(deps, None)
-            if step is None:
-                stack.pop()
-                path.pop()
-                state[node] = 2
-                continue
-            dep = step[0]
-            if state.get(dep) == 1:
-                found.append(path[path.index(dep):] + [dep])
-            elif dep not in state:
-                state[dep] = 1
-                path.append(dep)
-                stack.append((dep, iter(reports[dep].depends)))
-    return found
+    """Elementary cycles among plugin distributions, as closed paths."""
+    from ._cycles import find_cycles
+
+    return find_cycles(reports, lambda dist: [step[0] for step in reports[dist].depends])

@@ -1,7 +1,8 @@
 """Dependency resolution: which plugins can load, and in what order.
 
-Pure functions over :class:`Node` records; the manager builds the nodes and
-acts on the answer.  Requirements are ``packaging`` Requirements naming
+Pure functions over :class:`Node` records; :mod:`._resolution` builds the
+nodes from the plugin table and acts on the answer; cycles are found by
+:func:`._cycles.find_cycles`.  Requirements are ``packaging`` Requirements naming
 other plugins; names compare as ``packaging`` canonical names, so ``My_Auth``
 and ``my-auth`` are one plugin.  Versions are checked with pre-releases
 allowed (we check what is there, we do not choose what to install).
@@ -10,6 +11,7 @@ allowed (we check what is there, we do not choose what to install).
 from __future__ import annotations
 
 
+from ._cycles import find_cycles
 from ._errors import DependencyError
 
 TYPE_CHECKING = False  # typing costs more to import than all of nitro_dispatch
@@ -91,7 +93,8 @@ def resolve(nodes: Sequence[Node], broken: Optional[Dict[str, str]] = None
             deps.append((target.name, str(req)))
         edges[node.name] = deps
 
-    for cycle in _cycles([n.name for n in nodes], edges):
+    for cycle in find_cycles([n.name for n in nodes],
+                             lambda name: [dep for dep, _ in edges[name] if dep in edges]):
         text = " -> ".join(cycle) if len(cycle) <= 12 else "%s -> ... (%d plugins) -> %s" % (
             " -> ".join(cycle[:5]), len(cycle) - 1, " -> ".join(cycle[-5:]))
         for name in cycle[:-1]:
@@ -154,37 +157,3 @@ def _order(names: List[str], edges: Dict[str, List[Tuple[str, str]]]) -> List[st
             passes[name] = max([passes[dep] + (position[dep] > here)
                                 for dep, _ in edges.get(name, ())] or [1])
     return sorted(names, key=lambda name: (passes[name], position[name]))
-
-
-def _cycles(names: List[str], edges: Dict[str, List[Tuple[str, str]]]) -> List[List[str]]:
-    """Each elementary cycle found by depth-first search, as a closed path
-    (an explicit stack, so no recursion limit)."""
-    found: List[List[str]] = []
-    state: Dict[str, int] = {}  # 1 on the path, 2 finished
-    path: List[str] = []
-    on_path: Dict[str, int] = {}  # name -> index in path
-    for start in names:
-        if start in state:
-            continue
-        state[start] = 1
-        on_path[start] = 0
-        path.append(start)
-        work = [iter(edges.get(start, ()))]
-        while work:
-            for dep, _ in work[-1]:
-                if dep not in edges:
-                    continue
-                if state.get(dep) == 1:
-                    found.append(path[on_path[dep]:] + [dep])
-                elif dep not in state:
-                    state[dep] = 1
-                    on_path[dep] = len(path)
-                    path.append(dep)
-                    work.append(iter(edges.get(dep, ())))
-                    break
-            else:
-                work.pop()
-                done = path.pop()
-                del on_path[done]
-                state[done] = 2
-    return found

@@ -1,8 +1,11 @@
-"""Where a registered plugin came from, and what went wrong finding it.
+"""Records at the bottom of the house: where a registered plugin came from
+(:class:`PluginSource`), what went wrong with it (:class:`PluginProblem`),
+how plugin names compare (:func:`canonical_name`), and the default
+entry-point group (:data:`DEFAULT_GROUP`).
 
 Sources (installed distributions, drop-in directories, explicit
-registration) describe plugins with these records; the manager keeps them
-and the CLI prints them.
+registration) describe plugins with these records; the problem log keeps
+the problems and the CLI prints them.
 """
 
 from __future__ import annotations
@@ -11,7 +14,11 @@ TYPE_CHECKING = False  # typing costs more to import than all of nitro_dispatch
 if TYPE_CHECKING:
     from typing import Any, Dict, Optional
 
-__all__ = ["PluginSource", "PluginProblem"]
+__all__ = ["PluginSource", "PluginProblem", "canonical_name", "DEFAULT_GROUP"]
+
+#: The entry-point group plugins are advertised under, unless an application
+#: chooses its own.
+DEFAULT_GROUP = "nitro_dispatch.plugins"
 
 
 class PluginSource:
@@ -61,20 +68,24 @@ class PluginProblem:
     give.
 
     ``count`` is how many times the same problem (same plugin, phase and
-    message) was reported; a manager keeps one record per problem, with
+    ``kind``: what went wrong, whatever the details of the message) was
+    reported; a manager keeps one record per problem (see
+    :class:`~nitro_dispatch._problems.ProblemLog`), with ``message`` and
     ``error`` the latest occurrence's, so repeats never grow its list."""
 
-    __slots__ = ("plugin", "phase", "message", "source", "error", "count")
+    __slots__ = ("plugin", "phase", "message", "source", "error", "count", "kind")
 
     def __init__(self, plugin: Optional[str], phase: str, message: str,
                  source: Optional[PluginSource] = None,
-                 error: Optional[BaseException] = None, count: int = 1) -> None:
+                 error: Optional[BaseException] = None, count: int = 1, *,
+                 kind: str = "") -> None:
         self.plugin = plugin
         self.phase = phase
         self.message = message
         self.source = source
         self.error = error
         self.count = count
+        self.kind = kind or phase
 
     def __str__(self) -> str:
         return self.message

@@ -156,3 +156,146 @@ def test_check_command_output_and_usage_errors(site: Path, capsys: Any) -> None:
     assert main(["check", "--static", "--load"]) == 2
     assert main(["check", "--host", " "]) == 2
     assert "--host needs a distribution name" in capsys.readouterr().err
+
+
+EVENTS_MODULE = '''\
+from nitro_dispatch import event_spec
+
+
+class Events:
+    @event_spec("app.request")
+    def request(data):
+        "A request."
+'''
+
+HOOKS_PLUGIN = '''\
+import sys
+sys.modules["test_requirements"].IMPORTED.append(%(module)r)
+from nitro_dispatch import PluginBase, hook
+
+
+class Plugin(PluginBase):
+    name = %(name)r
+
+%(body)s
+'''
+
+
+def hooked(folder: Path, module: str, name: str, body: str) -> None:
+    text = HOOKS_PLUGIN % {"module": module, "name": name, "body": body}
+    (folder / (module + ".py")).write_text(text)
+
+
+def test_check_and_events_never_import_what_metadata_refuses(
+        site: Path, capsys: Any) -> None:  # noqa: F811
+    from nitro_dispatch.cli import main
+
+    group = "ndtest.chk.host"
+    dist(site, "ndtest-host", "2.1")
+    make_dist_info(site, "ndtest-host-events", "1.0",
+                   {"nitro_dispatch.events": {"app": "ndtest_host_events:Events"}})
+    (site / "ndtest_host_events.py").write_text(EVENTS_MODULE)
+    dist(site, "ndtest-old", "1.0", group=group, plugins={"old": "ndtest_hostold:Plugin"},
+         requires=["ndtest-host>=3"])
+    dist(site, "ndtest-fits", "1.0", group=group, plugins={"fits": "ndtest_hostfits:Plugin"},
+         requires=["ndtest-host>=2"])
+    report = check_plugins(group, host="ndtest-host")
+    assert found(report) == {("old", "static", "compatibility")}
+    assert IMPORTED == ["ndtest_hostfits"]  # checked; the incompatible one never imported
+    assert main(["check", "--group", group, "--host", "ndtest-host"]) == 1
+    assert "old" in capsys.readouterr().out
+    assert main(["events", "--group", group, "--host", "ndtest-host"]) == 0
+    assert "app.request" in capsys.readouterr().out
+    assert IMPORTED == ["ndtest_hostfits"]
+
+
+REFUSED_HOOKS = '''\
+    @hook("app.request")
+    def no_data(self):
+        return None
+
+    @hook("app.request", wrapper=True)
+    def not_a_generator(self, data):
+        return data
+
+    @hook("app.request", priority="high")
+    def string_priority(self, data):
+        return data
+
+    @hook("app.request")
+    def fine(self, data):
+        return data
+'''
+
+
+def test_plain_check_reports_every_hook_registration_refuses(
+        site: Path, capsys: Any) -> None:  # noqa: F811
+    import json
+
+    from nitro_dispatch.cli import main
+
+    group = "ndtest.chk.hooks"
+    make_dist_info(site, "ndtest-refused", "1.0", {group: {"refused": "ndtest_refused:Plugin"}})
+    hooked(site, "ndtest_refused", "refused", REFUSED_HOOKS)
+    report = check_plugins(group)
+    problems = [(p.plugin, p.stage, p.phase) for p in report.problems]
+    assert problems == [("refused", "import", "validation")] * 3
+    messages = " | ".join(p.message for p in report.problems)
+    for method in ("no_data", "not_a_generator", "string_priority"):
+        assert method in messages
+    assert "fine" not in messages
+    # The application refuses it with the same phase, and check --json says so.
+    manager = PluginManager(entry_point_group=group)
+    manager.discover_installed_plugins()
+    assert manager.load_all() == []
+    [problem] = manager.get_problems()
+    assert (problem.plugin, problem.phase) == ("refused", "validation")
+    assert problem.message in messages
+    assert main(["check", "--json", "--group", group]) == 1
+    data = json.loads(capsys.readouterr().out)
+    assert [(p["plugin"], p["phase"]) for p in data["problems"]] == [("refused", "validation")] * 3
+    # events does not abort on the string priority: it reports the refused hooks.
+    make_dist_info(site, "ndtest-refused-events", "1.0",
+                   {"ndtest.chk.hooks.events": {"app": "ndtest_refused_events:Events"}})
+    (site / "ndtest_refused_events.py").write_text(EVENTS_MODULE)
+    assert main(["events", "--json", "--group", group,
+                 "--events-group", "ndtest.chk.hooks.events"]) == 1
+    data = json.loads(capsys.readouterr().out)
+    [event] = data["events"]
+    assert [(h["plugin"], h["method"]) for h in event["hooks"]] == [("refused", "fine")]
+    refused = data["problems"]
+    assert [(p["plugin"], p["phase"]) for p in refused] == [("refused", "validation")] * 3
+    for method, problem in zip(("no_data", "not_a_generator", "string_priority"), refused):
+        assert "(hook Plugin.%s)" % (method,) in problem["message"]
+
+
+BROKEN_ENTRY_POINTS = {
+    "import-error": ("ndtest_ep_raises", "raise ImportError('needs libfoo')\n"),
+    "name-mismatch": ("ndtest_ep_other", "from nitro_dispatch import PluginBase\n\n\n"
+                                         "class Plugin(PluginBase):\n    name = 'other'\n"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BROKEN_ENTRY_POINTS))
+def test_one_failure_has_one_phase_everywhere(site: Path, capsys: Any,  # noqa: F811
+                                              case: str) -> None:
+    import json
+
+    from nitro_dispatch.cli import main
+
+    group = "ndtest.chk.phase." + case
+    module, source = BROKEN_ENTRY_POINTS[case]
+    make_dist_info(site, "ndtest-broken-ep", "1.0", {group: {"broken": module + ":Plugin"}})
+    (site / (module + ".py")).write_text(source)
+    manager = PluginManager(entry_point_group=group)
+    errors: List[Any] = []
+    manager.register_hook("nitro.plugin.error", errors.append)
+    manager.discover_installed_plugins()
+    checked = manager.check()
+    assert manager.load_all() == []
+    [problem] = manager.get_problems()
+    [event] = errors
+    assert main(["check", "--json", "--group", group]) == 1
+    [cli_problem] = json.loads(capsys.readouterr().out)["problems"]
+    assert {problem.phase, event["phase"], cli_problem["phase"]} == {"import"}
+    assert [p.phase for p in checked] == ["import"]

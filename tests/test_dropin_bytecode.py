@@ -80,7 +80,7 @@ def test_bytecode_is_written_reused_and_bypassed_by_reload(tmp_path: Path) -> No
 def test_file_pattern_matching_agrees_with_fnmatch() -> None:
     import fnmatch
 
-    from nitro_dispatch._dropins import _matching
+    from nitro_dispatch._dropin_files import _matching
 
     names = ["a_plugin.py", "b_plugin.pyc", "_plugin.py", "A_PLUGIN.PY", "x.py", "plugin.py",
              "c_plugin.py.bak", "[x]_plugin.py", "ab.py", "b.py"]

@@ -351,7 +351,7 @@ def test_real_broken_entry_points_are_reported_and_the_others_load(
         assert dist in problem["message"] and detail in problem["message"], problem
         assert problem["error_type"] == "PluginLoadError"
         [event] = errors[name]
-        assert event["phase"] == "load"
+        assert event["phase"] == "import"
         assert dist in event["message"] and dist in event["error"], event
 
     # The unsatisfied version: names the plugin, the requirement, what was
@@ -646,7 +646,9 @@ def test_broken_entry_point_names_its_distribution(site: FakeSite, case: str) ->
     for text in (problem.message, checked[0].message):
         assert "acme-bad" in text and detail in text, text
     [event] = errors
-    assert (event["plugin_name"], event["phase"]) == ("bad", "load")
+    # One failure, one phase: the problem log, the error event and check().
+    assert (event["plugin_name"], event["phase"]) == ("bad", "import")
+    assert problem.phase == checked[0].phase == "import"
     assert "acme-bad" in event["message"] and "acme-bad" in str(event["error"])
 
 

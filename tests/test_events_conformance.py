@@ -74,7 +74,10 @@ def test_strict_fails_the_plugin_load_and_leaves_nothing_behind() -> None:
         m.load("typo")
     assert m.hooks.get_hooks("app.request") == []  # the conforming hook is not left either
     assert not m.is_loaded("typo")
-    assert [p.phase for p in m.get_problems()] == ["load"]
+    # One failure, one phase: at run time and in check().
+    assert [p.phase for p in m.get_problems()] == ["event"]
+    assert [(p.plugin, p.phase) for p in m.check()] == [("typo", "event")]
+    assert m.check()[0].message == m.get_problems()[0].message
 
 
 def test_load_all_goes_on_with_the_others_under_strict() -> None:
@@ -333,3 +336,30 @@ def test_a_wrapper_finding_names_the_option() -> None:
     assert [f[2] for f in HookRegistry().hook_findings("e", wrap, wrapper=True, timeout=1.0)] \
         == ["hook test_a_wrapper_finding_names_the_option.<locals>.wrap for event 'e': a "
             "wrapper cannot have a timeout (its code runs in the caller, around the chain)"]
+
+
+def test_a_hook_on_an_undeclared_event_is_one_problem_however_it_is_found() -> None:
+    m = declared()
+    m.register(Typo)
+    m.load("typo")  # found by the plugin's admission
+    m.declare_event("app.other")  # the hooks are checked again against the new declarations
+    m.unload("typo")
+    m.load("typo")
+    [problem] = [p for p in m.get_problems() if p.phase == "event"]
+    assert problem.plugin == "typo" and "app.reqest" in problem.message
+
+
+def test_a_hook_registered_in_init_on_an_undeclared_event_is_reported() -> None:
+    class Early(PluginBase):
+        name = "early"
+
+        def __init__(self) -> None:
+            self.register_hook("app.reqest", lambda data: data + 1)
+
+    m = declared()
+    m.register(Early)
+    m.load("early")
+    [problem] = m.get_problems()
+    assert (problem.plugin, problem.phase) == ("early", "event")
+    assert "did you mean 'app.request'" in problem.message
+    assert m.trigger("app.reqest", 1) == 2  # lenient: registered all the same

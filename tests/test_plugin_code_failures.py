@@ -265,7 +265,7 @@ def test_system_exit_at_import_of_an_installed_plugin(exiting_venv):
     assert result["loaded"] == ["exit_a", "exit_c"]
     assert result["ping"] == ["exit_a", "exit_c"]
     (problem,) = result["problems"]
-    assert problem[:2] == ["exit_b", "load"] and problem[3] == "ndt-exit-b"
+    assert problem[:2] == ["exit_b", "import"] and problem[3] == "ndt-exit-b"
     assert "SystemExit" in problem[2] and "ndt-exit-b" in problem[2]
     assert [p[0] for p in result["check"]] == ["exit_b"]
 

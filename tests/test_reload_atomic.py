@@ -142,3 +142,39 @@ def test_replace_plugin_refused_hook_changes_nothing():
         raise AssertionError("a nan timeout was accepted")
     assert reg.trigger("e", []) == ["old"]
     assert [r.plugin for r in reg.get_hooks("e")] == [old]
+
+
+REFUSED_IN_INIT = textwrap.dedent("""
+    from nitro_dispatch import PluginBase, hook
+
+
+    class Atom(PluginBase):
+        name = "atom"
+
+        def __init__(self):
+            self.register_hook("ask", lambda: None)  # no parameter for the data: refused
+
+        @hook("ask")
+        def answer(self, data):
+            return data + ["new"]
+""")
+
+
+def test_a_reload_failing_in_the_registry_swap_keeps_the_old_hooks_once(tmp_path):
+    import pytest
+
+    from nitro_dispatch import PluginLoadError
+
+    path = tmp_path / "atom_plugin.py"
+    write(path, "1.0.0")
+    manager = PluginManager()
+    manager.discover_plugins(tmp_path)
+    manager.load_all()
+    path.write_text(REFUSED_IN_INIT)
+    for _ in range(3):
+        with pytest.raises(PluginLoadError, match="data"):
+            manager.reload("atom")
+    assert manager.trigger("ask", []) == ["atom 1.0.0"]
+    assert len(manager.hooks.get_hooks("ask")) == 1
+    manager.unload("atom")
+    assert manager.trigger("ask", []) == []

@@ -17,10 +17,13 @@ per problem, then a summary.  --static imports nothing: conflicts, the
 distributions' requirements and compatibility (--host), cycles, invalid
 versions, near-miss entry-point groups, --allow/--block names that match
 nothing.  The default adds the import stage: import failures (file and
-line), name mismatches, dependencies, version drift (a warning).  --load also
-loads every plugin (running on_load) and unloads it again.  --json gives every
-problem with its stage and phase.  Exit status 1 when any problem is found
-(warnings do not count)."""
+line), name mismatches, dependencies, every hook registration would refuse
+(no data parameter, a wrapper that is not a generator, a bad priority or
+timeout), hooks on undeclared events, version drift (a warning); a plugin
+the static stage finds incompatible is never imported.  --load also loads
+every plugin (running on_load) and unloads it again.  --json gives every
+problem with its stage and the phase the application reports it with.  Exit
+status 1 when any problem is found (warnings do not count)."""
 
 
 def add_parser(commands: Any) -> None:

@@ -18,8 +18,9 @@ List the events that installed distributions declare (entry-point group
 nitro_dispatch.events, or --events-group): mode, historic, doc, the
 declaring distribution, and the plugins (installed, and drop-ins from
 --path) that hook each one, in the order they run.  This imports the
-declarations and the plugins.  Exit status 1 when a declaration cannot be
-read."""
+declarations and the plugins, except those the application would refuse
+from their distribution's metadata (see check --host).  Exit status 1 when
+a declaration cannot be read or a hook would be refused."""
 
 
 def add_parser(commands: Any) -> None:
@@ -30,6 +31,8 @@ def add_parser(commands: Any) -> None:
     parser.add_argument("--events-group", metavar="GROUP", default=EVENTS_GROUP,
                         help="entry-point group of the declarations (default: %s)"
                              % EVENTS_GROUP)
+    parser.add_argument("--host", metavar="DIST", default=None,
+                        help="the application's distribution (see check --host)")
     add_common_options(parser, "")
     parser.set_defaults(handler=run)
 

@@ -1,5 +1,6 @@
 """``nitro-dispatch info NAME``: one plugin's metadata, source,
-dependencies and hooks (this imports the plugin)."""
+dependencies and hooks (this imports the plugin, unless its distribution's
+metadata refuses it)."""
 
 from __future__ import annotations
 
@@ -72,11 +73,7 @@ def run(opts: argparse.Namespace) -> int:
             error(line)
         return EXIT_PROBLEMS
     source = manager.get_plugin_source(name)
-    incompatible = [p for p in manager.get_problems()
-                    if p.plugin == name and p.phase == "compatibility"]
-    try:
-        if incompatible:  # never imported (SPEC section 10)
-            raise NitroPluginError(incompatible[0].message)
+    try:  # the admission pipeline: a plugin its metadata refuses is never imported
         cls = manager.get_plugin_class(name)
     except NitroPluginError as exc:
         line = format_problem(PluginProblem(name, "import", str(exc), source))
