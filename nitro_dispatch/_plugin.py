@@ -262,27 +262,15 @@ def parse_dependencies(cls: type, name: str) -> List[Any]:
     for item in deps:
         if not isinstance(item, str):
             raise ValidationError("plugin %r: dependency %r is not a string" % (name, item))
-        req = _PARSED.get(item)
-        if req is not None:
-            parsed.append(req)
-            continue
-        # Imported only here: a plugin without dependencies never pays for it.
-        from packaging.requirements import InvalidRequirement, Requirement
+        from ._metadata import parse_requirement  # the one requirement-parse cache
 
-        try:
-            req = Requirement(item)
-        except InvalidRequirement as exc:
-            first = str(exc).splitlines()[0] if str(exc) else "invalid"
+        found = parse_requirement(item)
+        if found.requirement is None:
             raise ValidationError("plugin %r: dependency %r is not a valid PEP 508 "
-                                  "requirement (%s)" % (name, item, first)) from None
-        _PARSED[item] = req
+                                  "requirement (%s)" % (name, item, found.error))
+        req = found.requirement
         parsed.append(req)
     return parsed
-
-
-# Each requirement string is parsed once per process (validation, resolution
-# and reload all ask again).  Requirement objects are never changed by us.
-_PARSED: Dict[str, Any] = {}
 
 
 def version_of(cls: type, source: PluginSource) -> str:

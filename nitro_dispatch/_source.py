@@ -11,7 +11,7 @@ TYPE_CHECKING = False  # typing costs more to import than all of nitro_dispatch
 if TYPE_CHECKING:
     from typing import Any, Dict, Optional
 
-__all__ = ["PluginSource", "PluginProblem"]
+__all__ = ["PluginSource", "PluginProblem", "canonical_name"]
 
 
 class PluginSource:
@@ -84,18 +84,6 @@ class PluginProblem:
         return "PluginProblem(%r, %r, %r%s)" % (self.plugin, self.phase, self.message, more)
 
 
-_CANONICAL: Dict[str, str] = {}  # names seen, canonicalized (a few per plugin)
-
-
-def canonical_name(name: str) -> str:
-    """A plugin or distribution name as compared: importlib.metadata's
-    normalized form (PEP 503, with "_"), so ``Foo_Bar`` and ``foo-bar``
-    are one name.  Memoized: registration asks for each name several times."""
-    out = _CANONICAL.get(name)
-    if out is None:
-        out = name.lower().replace("-", "_").replace(".", "_")
-        while "__" in out:
-            out = out.replace("__", "_")
-        if len(_CANONICAL) < 100_000:
-            _CANONICAL[name] = out
-    return out
+# The one canonical-name function lives in the metadata layer; re-exported
+# here for the modules that import it from this one until they move.
+from ._metadata import canonical_name  # noqa: E402,F401
