@@ -457,33 +457,32 @@ def _stat_row(rel: str, st: os.stat_result) -> List[Any]:
 def _read_folder(root: str, folder: str, group: str, group_bytes: bytes) -> Record:
     """The record of one metadata folder (or PKG-INFO style file) of a
     directory.  Only a distribution whose ``entry_points.txt`` mentions the
-    group is parsed."""
+    group is parsed; the others cost one open (or one stat without it)."""
     path = os.path.join(root, folder)
-    try:
-        st = os.stat(path)
-    except OSError as exc:  # a dangling link, a symlink loop, denied
-        raise OSError(exc.errno, exc.strerror or str(exc)) from None
-    if not (stat.S_ISDIR(st.st_mode) or stat.S_ISREG(st.st_mode)):
-        raise ValueError("not a directory or a regular file")
     key = _stem_key(folder)
     ep_rel = os.path.join(folder, "entry_points.txt")
-    data = ep_st = None
-    if stat.S_ISDIR(st.st_mode):
-        from_files = _read_bytes(os.path.join(root, ep_rel))
-        if from_files is not None:
-            data, ep_st = from_files
-    if data is None or group_bytes not in data:
-        stats = [_stat_row(ep_rel, ep_st) if ep_st is not None else _stat_row(folder, st)]
-        if key:
-            return [key, folder, stats, None, None, None]
-        # No name in the folder's name (an egg's EGG-INFO): the Name header.
-        from ._metadata_files import FolderDistribution, header
+    found = _read_bytes(os.path.join(root, ep_rel))  # None: missing, or not a folder
+    if found is not None and group_bytes in found[0]:
+        return _parse_folder(root, folder, _stat(path), key, group, found[0], found[1])
+    stats = [_stat_row(ep_rel, found[1]) if found is not None
+             else _stat_row(folder, _stat(path))]
+    if key:
+        return [key, folder, stats, None, None, None]
+    # No name in the folder's name (an egg's EGG-INFO): the Name header.
+    from ._metadata_files import FolderDistribution, header
 
-        dist = FolderDistribution(root, folder)
-        name = header(dist.metadata, "Name") or _folder_stem(folder, root).partition("-")[0]
-        return [canonical_name(name), folder, stats + dist.read, None, None, None]
-    assert ep_st is not None
-    return _parse_folder(root, folder, st, key, group, data, ep_st)
+    dist = FolderDistribution(root, folder)
+    name = header(dist.metadata, "Name") or _folder_stem(folder, root).partition("-")[0]
+    return [canonical_name(name), folder, stats + dist.read, None, None, None]
+
+
+def _stat(path: str) -> os.stat_result:
+    """The stat of a metadata folder or PKG-INFO style file; OSError (a
+    dangling link, a symlink loop, denied) or ValueError when it is neither."""
+    st = os.stat(path)
+    if not (stat.S_ISDIR(st.st_mode) or stat.S_ISREG(st.st_mode)):
+        raise ValueError("not a directory or a regular file")
+    return st
 
 
 def _read_bytes(path: str) -> Optional[Tuple[bytes, os.stat_result]]:

@@ -141,7 +141,7 @@ def describe(dist: Any, group: str) -> Optional[List[Any]]:
     if not eps:
         return None
     plugins = [[ep.name, ep.value, *entry_point_parts(ep.value)] for ep in eps]
-    meta = dist.metadata
+    meta = dist.metadata  # importlib.metadata's adapter: multi-line values re-indented
     # Distribution.requires: the Requires-Dist headers, else requires.txt.
     requires = meta.get_all("Requires-Dist") or dist.requires or []
     return [header(meta, "Name"), header(meta, "Version"), header(meta, "Summary") or "",
