@@ -75,10 +75,10 @@ class Unmet:
 
     def describe(self, plugin: str, dist: str, version: str) -> str:
         """``plugin 'x' (distribution nitro-x 1.0) requires myapp>=3, but ...``"""
-        found = ("%s %s is installed" % (self.name, self.found) if self.found is not None
+        found = ("%s %s is installed" % (self.name, _short(self.found)) if self.found is not None
                  else "%s is not installed" % (self.name,))
         return "plugin %r (distribution %s %s) requires %s, but %s" % (
-            plugin, dist, version, self.requirement, found)
+            plugin, dist, version, _short(self.requirement), found)
 
 
 class DistributionReport:
@@ -172,7 +172,7 @@ def check_distributions(plugins: Sequence[InstalledPlugin], index: List[Tuple[st
             elif kind == "unmet":
                 report.unmet.append(out[2])
             else:
-                report.malformed.append("%r: %s" % (text, out[2]))
+                report.malformed.append("'%s': %s" % (_short(text), out[2]))
     for cycle in _cycles(reports) if any(r.depends for r in reports.values()) else ():
         text = " -> ".join(reports[c].dist_name for c in cycle)
         for canon in cycle[:-1]:
@@ -197,7 +197,7 @@ def _outcome(parsed: ParsedRequirement, reports: Dict[str, DistributionReport],
         error = None
         if spec and not specifier_contains(spec, dep.dist_version):
             error = "requires %s, but %s %s is installed" % (
-                shown, dep.dist_name, dep.dist_version)
+                _short(shown), dep.dist_name, _short(dep.dist_version))
         return ("depends", target, (target, spec, shown), error)
     found = versions.get(target)
     if found is not None and (not spec or specifier_contains(spec, found)):
@@ -213,7 +213,7 @@ def plugin_findings(name: str, report: DistributionReport, *, verify: bool,
     alone rules it out (with that problem's phase), else ``(.., None, "")``."""
     from ._errors import DependencyError, PluginLoadError
 
-    dist, version = report.dist_name, _shown_version(report.dist_version)
+    dist, version = report.dist_name, _short(report.dist_version)
     where = "plugin %r (distribution %s %s)" % (name, dist, version)
     found: List[Tuple[str, str]] = []
     blocked: Optional[Exception] = None
@@ -316,11 +316,11 @@ class _Versions:
         return version
 
 
-def _shown_version(version: str) -> str:
-    """A version for a message, cut when absurdly long."""
-    if len(version) <= 60:
-        return version
-    return "%s... (%d characters)" % (version[:20], len(version))
+def _short(text: str) -> str:
+    """A version or requirement for a message, cut when absurdly long."""
+    if len(text) <= 80:
+        return text
+    return "%s... (%d characters)" % (text[:30], len(text))
 
 
 def _cycles(reports: Dict[str, DistributionReport]) -> List[List[str]]:
