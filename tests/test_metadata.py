@@ -1,0 +1,94 @@
+"""The metadata layer's tools (``nitro_dispatch._metadata``): one spelling of
+canonical names, one bounded requirement-parse cache, verdicts instead of
+exceptions for versions and specifiers."""
+
+from __future__ import annotations
+
+from typing import List
+
+import packaging.requirements
+import pytest
+
+from nitro_dispatch import _metadata
+from nitro_dispatch._metadata import (BoundedCache, canonical_name, parse_requirement,
+                                      plain_release, specifier_contains, version_problem)
+
+
+def test_canonical_name_is_importlib_metadatas_normalized_name() -> None:
+    import re
+
+    def importlib_normalize(name: str) -> str:  # Prepared.normalize, written out
+        return re.sub(r"[-_.]+", "-", name).lower().replace("-", "_")
+
+    for name in ("Foo_Bar", "foo-bar", "foo.bar", "FOO--_.bar", "a", "nd.ns-a", "x__y"):
+        assert canonical_name(name) == importlib_normalize(name), name
+    assert canonical_name("Foo_Bar") == canonical_name("foo-bar") == "foo_bar"
+
+
+def test_the_other_modules_use_the_one_canonical_name() -> None:
+    from nitro_dispatch import _distributions, _source
+
+    assert _source.canonical_name is canonical_name
+    assert _distributions._normalize is canonical_name
+
+
+def test_bounded_cache_evicts_the_oldest_one_at_a_time() -> None:
+    cache = BoundedCache(3)
+    for key in "abcd":
+        cache.put(key, key.upper())
+    assert len(cache) == 3 and cache.get("a") is None and cache.get("d") == "D"
+    cache.put("b", "again")  # a present key takes no room
+    assert len(cache) == 3 and cache.get("b") == "again"
+
+
+def test_module_caches_are_bounded() -> None:
+    for cache in (_metadata._NAMES, _metadata._REQUIREMENTS, _metadata._VERSIONS,
+                  _metadata._CONTAINS):
+        assert isinstance(cache, BoundedCache) and 0 < cache.limit <= 100_000
+    limit = _metadata._NAMES.limit
+    for i in range(limit + 10):
+        canonical_name("bounded-%d" % i)
+    assert len(_metadata._NAMES) == limit
+
+
+def test_requirements_are_parsed_once_by_packaging(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: List[str] = []
+    real = packaging.requirements.Requirement
+
+    class Counting(real):  # type: ignore[misc, valid-type]
+        def __init__(self, text: str) -> None:
+            calls.append(text)
+            super().__init__(text)
+
+    monkeypatch.setattr(packaging.requirements, "Requirement", Counting)
+    monkeypatch.setattr(_metadata, "_REQUIREMENTS", BoundedCache(10))
+    first = parse_requirement("Nd_Dep[extra]>=1.0,<2; python_version >= '3'")
+    assert parse_requirement("Nd_Dep[extra]>=1.0,<2; python_version >= '3'") is first
+    assert calls == ["Nd_Dep[extra]>=1.0,<2; python_version >= '3'"]
+    assert (first.name, first.canonical, first.shown, first.active, first.error) == (
+        "Nd_Dep", "nd_dep", "Nd_Dep<2,>=1.0", True, "")
+    assert isinstance(first.requirement, real)
+
+
+def test_requirement_verdicts() -> None:
+    extra = parse_requirement('pytest; extra == "dev"')
+    assert extra.active is False and extra.error == ""
+    assert parse_requirement("x; python_version < '3'").active is False
+    assert parse_requirement("x; no_such_variable == '1'").active is False
+    bad = parse_requirement("not a requirement!")
+    assert bad.requirement is None and bad.error and "\n" not in bad.error
+    huge = parse_requirement("x>=" + "1" * 4400)  # packaging raises ValueError on use
+    assert huge.requirement is None and "4300" in huge.error
+
+
+def test_version_verdicts_never_raise() -> None:
+    assert version_problem("1.0.0") is None and plain_release("1.0.0")
+    assert version_problem("2.0rc1.post3.dev4+local.7") is None
+    assert version_problem("1.0-weird-thing")
+    huge = "1" * 4400
+    assert not plain_release(huge)
+    assert "4300" in (version_problem(huge) or "")
+    assert specifier_contains(">=1", "2.0a1") is True  # pre-releases satisfy
+    assert specifier_contains(">=1", "0.9") is False
+    assert specifier_contains(">=1", huge) is False
+    assert specifier_contains(">=1", "not a version") is False
