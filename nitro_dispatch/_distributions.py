@@ -432,15 +432,25 @@ def _scan_directory(root: str, group: str, old: List[Record],
     previous = {dist[FOLDER]: dist for dist in old}
     group_bytes = group.encode("utf-8", "surrogatepass")
     dists: List[Record] = []
-    for folder in [f for fs in by_name.values() for f in fs] + eggs:
-        dist = previous.get(folder)
-        if dist is None or not _unchanged(root, dist):
-            try:
-                dist = _read_folder(root, folder, group, group_bytes)
-            except Exception as exc:  # Unreadable, or an OSError between calls
-                _skip(os.path.join(root, folder), _describe_error(exc), skipped)
-                continue
-        dists.append(dist)
+    # Files are opened relative to one descriptor of the directory (where
+    # the platform allows): the kernel walks the path once.
+    try:
+        fd = os.open(root, _DIR_FLAGS) if _AT else None
+    except OSError:
+        fd = None
+    try:
+        for folder in [f for fs in by_name.values() for f in fs] + eggs:
+            dist = previous.get(folder)
+            if dist is None or not _unchanged(root, dist, fd):
+                try:
+                    dist = _read_folder(root, folder, group, group_bytes, fd)
+                except Exception as exc:  # Unreadable, or an OSError between calls
+                    _skip(os.path.join(root, folder), _describe_error(exc), skipped)
+                    continue
+            dists.append(dist)
+    finally:
+        if fd is not None:
+            os.close(fd)
     return dists
 
 
@@ -454,18 +464,24 @@ def _stat_row(rel: str, st: os.stat_result) -> List[Any]:
     return [rel, st.st_mtime_ns, st.st_size, st.st_ino]
 
 
-def _read_folder(root: str, folder: str, group: str, group_bytes: bytes) -> Record:
+def _read_folder(root: str, folder: str, group: str, group_bytes: bytes,
+                 fd: Optional[int]) -> Record:
     """The record of one metadata folder (or PKG-INFO style file) of a
-    directory.  Only a distribution whose ``entry_points.txt`` mentions the
-    group is parsed; the others cost one open (or one stat without it)."""
-    path = os.path.join(root, folder)
+    directory (``fd``: an open descriptor of it, or None).  Only a
+    distribution whose ``entry_points.txt`` mentions the group is parsed;
+    the others cost one open (or one stat without it)."""
     key = _stem_key(folder)
-    ep_rel = os.path.join(folder, "entry_points.txt")
-    found = _read_bytes(os.path.join(root, ep_rel))  # None: missing, or not a folder
+    ep_rel = folder + os.sep + "entry_points.txt"
+    try:
+        found: Optional[Tuple[bytes, os.stat_result]] = read_bytes(
+            ep_rel if fd is not None else root + os.sep + ep_rel, fd)
+    except (FileNotFoundError, NotADirectoryError):  # none, or not a folder
+        found = None
     if found is not None and group_bytes in found[0]:
-        return _parse_folder(root, folder, _stat(path), key, group, found[0], found[1])
+        return _parse_folder(root, folder, _stat(root, folder, fd), key, group, found[0],
+                             found[1])
     stats = [_stat_row(ep_rel, found[1]) if found is not None
-             else _stat_row(folder, _stat(path))]
+             else _stat_row(folder, _stat(root, folder, fd))]
     if key:
         return [key, folder, stats, None, None, None]
     # No name in the folder's name (an egg's EGG-INFO): the Name header.
@@ -476,22 +492,13 @@ def _read_folder(root: str, folder: str, group: str, group_bytes: bytes) -> Reco
     return [canonical_name(name), folder, stats + dist.read, None, None, None]
 
 
-def _stat(path: str) -> os.stat_result:
+def _stat(root: str, folder: str, fd: Optional[int]) -> os.stat_result:
     """The stat of a metadata folder or PKG-INFO style file; OSError (a
     dangling link, a symlink loop, denied) or ValueError when it is neither."""
-    st = os.stat(path)
+    st = os.stat(folder, dir_fd=fd) if fd is not None else os.stat(root + os.sep + folder)
     if not (stat.S_ISDIR(st.st_mode) or stat.S_ISREG(st.st_mode)):
         raise ValueError("not a directory or a regular file")
     return st
-
-
-def _read_bytes(path: str) -> Optional[Tuple[bytes, os.stat_result]]:
-    """A metadata file's bytes and stat, None when missing; raises
-    :class:`._safe_read.Unreadable`."""
-    try:
-        return read_bytes(path)
-    except (FileNotFoundError, NotADirectoryError):
-        return None
 
 
 def _parse_folder(root: str, folder: str, st: os.stat_result, key: str, group: str,

@@ -14,7 +14,7 @@ import stat
 
 TYPE_CHECKING = False  # typing costs more to import than a cached listing
 if TYPE_CHECKING:
-    from typing import Tuple
+    from typing import Optional, Tuple
 
 __all__ = ["Unreadable", "read_bytes", "reason"]
 
@@ -32,13 +32,14 @@ def reason(exc: OSError) -> str:
     return exc.strerror or str(exc)
 
 
-def read_bytes(path: str) -> Tuple[bytes, os.stat_result]:
-    """The content of the regular file at ``path`` and its stat.
-    FileNotFoundError and NotADirectoryError propagate (a missing file is
-    normal); any other failure is :class:`Unreadable`."""
+def read_bytes(path: str, dir_fd: Optional[int] = None) -> Tuple[bytes, os.stat_result]:
+    """The content of the regular file at ``path`` (relative to the open
+    directory ``dir_fd`` when given) and its stat.  FileNotFoundError and
+    NotADirectoryError propagate (a missing file is normal); any other
+    failure is :class:`Unreadable`."""
     name = os.path.basename(path)
     try:
-        fd = os.open(path, _READ_FLAGS)
+        fd = os.open(path, _READ_FLAGS, dir_fd=dir_fd)
     except (FileNotFoundError, NotADirectoryError):
         raise
     except OSError as exc:
