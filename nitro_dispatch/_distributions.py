@@ -508,7 +508,7 @@ def _parse_folder(root: str, folder: str, st: os.stat_result, key: str, group: s
     dist = FolderDistribution(root, folder)
     record: Record = [key, folder, [], None, None, None]
     try:
-        dist.texts["entry_points.txt"] = dist.decode("entry_points.txt", data, ep_st)
+        dist.given("entry_points.txt", data, ep_st)
         info = describe(dist, group)
     except MetadataProblem as exc:
         record[PROBLEM] = str(exc)

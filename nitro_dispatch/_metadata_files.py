@@ -57,18 +57,28 @@ class FolderDistribution(metadata.Distribution):
     :func:`._safe_read.read_bytes`; ``read`` holds ``[relative path, mtime_ns, size,
     inode]`` of each file read (relative to the path entry ``root``).
 
-    ``first`` may hold files already read: ``{name: (bytes, stat)}``.
+    :meth:`given` hands it a file the caller has read already.
     """
 
-    def __init__(self, root: str, folder: str,
-                 first: Optional[Dict[str, Tuple[bytes, os.stat_result]]] = None) -> None:
+    def __init__(self, root: str, folder: str) -> None:
         self.root = root
         self.folder = folder
         self.path = os.path.join(root, folder)
         self.read: List[List[Any]] = []
         self.texts: Dict[str, Optional[str]] = {}
-        for name, (data, st) in (first or {}).items():
-            self.texts[name] = self.decode(name, data, st)
+        self.parsed: Any = None
+
+    def given(self, filename: str, data: bytes, st: os.stat_result) -> None:
+        """Take ``filename``'s content as read by the caller (may raise
+        :class:`MetadataProblem`, as reading it would)."""
+        self.texts[filename] = self.decode(filename, data, st)
+
+    @property
+    def metadata(self) -> Any:
+        """``Distribution.metadata``, parsed once (``requires`` asks again)."""
+        if self.parsed is None:
+            self.parsed = super().metadata
+        return self.parsed
 
     def read_text(self, filename: str) -> Optional[str]:
         """The file's text, or None when it is missing.  Text is UTF-8 with
