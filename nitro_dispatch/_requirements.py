@@ -46,7 +46,7 @@ up.
 
 from __future__ import annotations
 
-from ._distributions import installed_version
+from ._distributions import NORM, installed_version
 from ._metadata import BoundedCache, canonical_name, parse_requirement, specifier_contains, \
     version_problem
 
@@ -308,8 +308,8 @@ class _Versions:
             needed = self.needed
             self.by_name = {}
             for where, dists in reversed(self.index):  # the first found wins
-                self.by_name.update([(d[0], (where, d)) for d in reversed(dists)
-                                     if d[0] in needed])
+                self.by_name.update([(d[NORM], (where, d)) for d in reversed(dists)
+                                     if d[NORM] in needed])
         found = self.by_name.get(canon)
         version = None if found is None else installed_version(*found)
         self.known[canon] = version

@@ -2,7 +2,7 @@
 
 Pure functions over :class:`Node` records; the manager builds the nodes and
 acts on the answer.  Requirements are ``packaging`` Requirements naming
-other plugins; names compare as ``packaging`` canonical names, so ``My_Auth``
+other plugins; names compare as canonical names (``_metadata``), so ``My_Auth``
 and ``my-auth`` are one plugin.  Versions are checked with pre-releases
 allowed (we check what is there, we do not choose what to install).
 """
@@ -33,9 +33,9 @@ class Node:
 
 
 def _canonical(name: str) -> str:
-    from packaging.utils import canonicalize_name
+    from ._metadata import canonical_name  # the one spelling of a normalized name
 
-    return str(canonicalize_name(name))
+    return canonical_name(name)
 
 
 def _active(req: Any) -> bool:
@@ -54,7 +54,7 @@ def resolve(nodes: Sequence[Node], broken: Optional[Dict[str, str]] = None
     reason); they are not in ``nodes``' result but their dependents fail.
     """
     broken = dict(broken or {})
-    # Canonical names (packaging.utils) only when someone requires something.
+    # Canonical names only when someone requires something.
     needed = any(node.requirements for node in nodes)
     by_canon = {_canonical(n.name): n for n in nodes} if needed else {}
     failures: Dict[str, DependencyError] = {}

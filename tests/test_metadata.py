@@ -26,10 +26,9 @@ def test_canonical_name_is_importlib_metadatas_normalized_name() -> None:
 
 
 def test_the_other_modules_use_the_one_canonical_name() -> None:
-    from nitro_dispatch import _distributions, _source
+    from nitro_dispatch import _source
 
     assert _source.canonical_name is canonical_name
-    assert _distributions._normalize is canonical_name
 
 
 def test_bounded_cache_evicts_the_oldest_one_at_a_time() -> None:
