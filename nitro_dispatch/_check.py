@@ -292,11 +292,11 @@ def _drift(manager: PluginManager) -> List[PluginProblem]:
 def _same_version(a: str, b: str) -> bool:
     if a == b:
         return True
-    from packaging.version import InvalidVersion, Version
+    from packaging.version import Version
 
     try:
         return Version(a) == Version(b)
-    except InvalidVersion:
+    except ValueError:  # InvalidVersion, or past int()'s digit limit
         return False
 
 

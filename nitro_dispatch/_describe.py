@@ -69,7 +69,7 @@ def describe_dependency(manager: PluginManager, text: Any) -> Dict[str, Any]:
     """One requirement and whether the plugins found satisfy it."""
     from packaging.requirements import InvalidRequirement, Requirement
     from packaging.utils import canonicalize_name
-    from packaging.version import InvalidVersion, Version
+    from packaging.version import Version
 
     result: Dict[str, Any] = {"requirement": str(text), "status": "", "satisfied": False,
                               "found": None, "found_version": None, "detail": ""}
@@ -100,7 +100,7 @@ def describe_dependency(manager: PluginManager, text: Any) -> Dict[str, Any]:
     result["found_version"] = version
     try:
         ok = not req.specifier or req.specifier.contains(Version(version), prereleases=True)
-    except InvalidVersion:
+    except ValueError:  # InvalidVersion, or past int()'s digit limit
         ok = False
     found = "%s %s from %s" % (target, version, where)
     if ok:

@@ -231,11 +231,11 @@ def validate_plugin_class(cls: type, name: str) -> None:
         raise ValidationError("plugin %r: 'version' must be a string, got %r" % (name, version))
     if version not in _VALID_VERSIONS:
         if not _plain_release(version):  # "1.0.0" needs no parser (nor its import)
-            from packaging.version import InvalidVersion, Version
+            from packaging.version import Version
 
             try:
                 Version(version)
-            except InvalidVersion:
+            except ValueError:  # InvalidVersion, or past int()'s digit limit
                 raise ValidationError("plugin %r: 'version' %r is not a valid PEP 440 version"
                                       % (name, version)) from None
         _VALID_VERSIONS.add(version)

@@ -260,7 +260,7 @@ def check_dependents_accept(manager: "PluginManager", name: str, version: Option
     ``name`` (in its class or its distribution's metadata) does not admit
     ``version`` (an installed plugin's distribution version)."""
     from packaging.utils import canonicalize_name
-    from packaging.version import InvalidVersion, Version
+    from packaging.version import Version
 
     from ._resolution import dependency_version, meta_requirements
 
@@ -276,7 +276,7 @@ def check_dependents_accept(manager: "PluginManager", name: str, version: Option
                 continue
             try:
                 ok = req.specifier.contains(Version(version or "0"), prereleases=True)
-            except InvalidVersion:
+            except ValueError:  # InvalidVersion, or past int()'s digit limit
                 ok = False
             if not ok:
                 raise DependencyError("reloading plugin %r as version %s would break "

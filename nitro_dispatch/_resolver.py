@@ -77,11 +77,11 @@ def resolve(nodes: Sequence[Node], broken: Optional[Dict[str, str]] = None
                     % (node.name, str(req), req.name))
                 break
             if req.specifier:
-                from packaging.version import InvalidVersion, Version
+                from packaging.version import Version
 
                 try:
                     ok = req.specifier.contains(Version(target.version), prereleases=True)
-                except InvalidVersion:
+                except ValueError:  # InvalidVersion, or past int()'s digit limit
                     ok = False
                 if not ok:
                     failures[node.name] = DependencyError(

@@ -331,3 +331,24 @@ def test_a_version_past_the_digit_limit_is_that_distributions_invalid_metadata(
     proc = check_static(tmp_path)
     assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
     assert "not a valid PEP 440 version" in proc.stdout
+
+
+def test_a_class_version_past_the_digit_limit_never_breaks_load_all() -> None:
+    from nitro_dispatch import PluginBase
+
+    class Huge(PluginBase):
+        name = "ndhuge"
+        version = HUGE  # a plain release, so registration takes it
+
+    class Needs(PluginBase):
+        name = "ndneeds"
+        dependencies = ["ndhuge>=1"]
+
+    class Alone(PluginBase):
+        name = "ndalone"
+
+    manager = PluginManager()
+    for cls in (Huge, Needs, Alone):
+        manager.register(cls)
+    loaded = manager.load_all()
+    assert "ndalone" in loaded and "ndhuge" in loaded and "ndneeds" not in loaded
