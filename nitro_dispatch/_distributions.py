@@ -43,8 +43,8 @@ there but cannot be read (a symlink loop, a dangling link, permission
 denied, a FIFO, device or directory where a metadata file should be) is
 skipped with a warning; the other distributions are still listed and the
 path entry is read again next time.  ``location`` is the absolute path of
-the path entry (for a custom finder's distribution, where it says its
-files are).
+the path entry (for a custom finder's distribution, the finder's
+``repr``).
 
 The cache
 ---------
@@ -55,9 +55,12 @@ distributions.  A path entry's records are reused only when its own
 ``st_mtime_ns``, size and inode are unchanged (installers create and
 remove metadata folders, which changes them) and, for every distribution
 in it, the files its record was read from are too: a plugin
-distribution's folder, ``entry_points.txt``, ``METADATA``/``PKG-INFO`` and
-``requires.txt``; another distribution's ``entry_points.txt`` (its folder
-when it has none).  That is one or a few ``stat`` calls a distribution.
+distribution's ``entry_points.txt``, ``METADATA``/``PKG-INFO`` and
+``requires.txt`` (and its folder, when a file importlib.metadata looks for
+was missing: creating it changes the folder); another distribution's
+``entry_points.txt`` (its folder when it has none).  That is one or two
+``stat`` calls a distribution, relative to one open descriptor of the
+directory (a directory that can no longer be listed is scanned again).
 After a change only the distributions whose files changed are read again.
 
 As git does for its index, a record whose files were modified less than two
@@ -223,7 +226,8 @@ def list_with_index(group: str = DEFAULT_GROUP,
                 if dist[NORM] in seen:
                     continue
                 seen.add(dist[NORM])
-                _add_plugins(found, dist, group, where)
+                if dist[INFO] is not None or dist[PROBLEM] is not None:
+                    _add_plugins(found, dist, group, where)
     if cache_dir is not None and updates:
         for root, record in updates.items():
             if record is None:
@@ -478,8 +482,7 @@ def _read_folder(root: str, folder: str, group: str, group_bytes: bytes,
     except (FileNotFoundError, NotADirectoryError):  # none, or not a folder
         found = None
     if found is not None and group_bytes in found[0]:
-        return _parse_folder(root, folder, _stat(root, folder, fd), key, group, found[0],
-                             found[1])
+        return _parse_folder(root, folder, key, group, found[0], found[1])
     stats = [_stat_row(ep_rel, found[1]) if found is not None
              else _stat_row(folder, _stat(root, folder, fd))]
     if key:
@@ -501,8 +504,8 @@ def _stat(root: str, folder: str, fd: Optional[int]) -> os.stat_result:
     return st
 
 
-def _parse_folder(root: str, folder: str, st: os.stat_result, key: str, group: str,
-                  data: bytes, ep_st: os.stat_result) -> Record:
+def _parse_folder(root: str, folder: str, key: str, group: str, data: bytes,
+                  ep_st: os.stat_result) -> Record:
     from ._metadata_files import FolderDistribution, MetadataProblem, describe, header
 
     dist = FolderDistribution(root, folder)
@@ -519,7 +522,10 @@ def _parse_folder(root: str, folder: str, st: os.stat_result, key: str, group: s
     if not key:
         record[NORM] = canonical_name(
             header(dist.metadata, "Name") or _folder_stem(folder, root).partition("-")[0])
-    record[STATS] = [_stat_row(folder, st)] + dist.read
+    # The files read, and the folder when a file was looked for in vain
+    # (its creation changes the folder's mtime).
+    record[STATS] = dist.read + ([_stat_row(folder, _stat(root, folder, None))]
+                                 if dist.missing else [])
     return record
 
 
@@ -622,31 +628,28 @@ def _cached_dists(root: str, record: Any) -> Optional[List[Record]]:
 
 
 def _check_record(dist: Any) -> None:
-    """Raise TypeError unless ``dist`` is a record as this module writes it."""
-    if type(dist) is not list or len(dist) != 6 or type(dist[NORM]) is not str or \
-            type(dist[STATS]) is not list or not _str_or_none(dist[VERSION]) or \
-            not _str_or_none(dist[PROBLEM]) or not _str_or_none(dist[FOLDER]):
+    """Raise TypeError unless ``dist`` is shaped as this module writes
+    records (its stats are checked by :func:`_unchanged`)."""
+    if type(dist) is not list or len(dist) != 6:
         raise TypeError("bad distribution record")
-    for row in dist[STATS]:
-        if type(row) is not list or len(row) != 4 or type(row[0]) is not str or \
-                type(row[1]) is not int or type(row[2]) is not int or type(row[3]) is not int:
-            raise TypeError("bad file stat")
-    info = dist[INFO]
+    norm, folder, stats, version, info, problem = dist
+    if type(norm) is not str or type(stats) is not list or \
+            (folder is not None and type(folder) is not str) or \
+            (version is not None and type(version) is not str) or \
+            (problem is not None and type(problem) is not str):
+        raise TypeError("bad distribution record")
     if info is None:
         return
-    if type(info) is not list or len(info) != 5 or not _str_or_none(info[0]) or \
-            not _str_or_none(info[1]) or type(info[2]) is not str or \
-            type(info[3]) is not list or type(info[4]) is not list:
+    if type(info) is not list or len(info) != 5 or \
+            (info[0] is not None and type(info[0]) is not str) or \
+            (info[1] is not None and type(info[1]) is not str) or type(info[2]) is not str \
+            or type(info[3]) is not list or type(info[4]) is not list:
         raise TypeError("bad distribution metadata")
     if any(type(r) is not str for r in info[3]):
         raise TypeError("bad requirements")
     for ep in info[4]:
         if type(ep) is not list or len(ep) != 4 or any(type(x) is not str for x in ep):
             raise TypeError("bad entry point")
-
-
-def _str_or_none(value: Any) -> bool:
-    return value is None or type(value) is str
 
 
 def _all_unchanged(root: str, dists: List[Record], is_dir: bool) -> bool:
@@ -678,7 +681,7 @@ def _unchanged(root: str, dist: Record, fd: Optional[int] = None) -> bool:
             st = os.stat(rel, dir_fd=fd) if fd is not None else os.stat(os.path.join(root, rel))
             if st.st_mtime_ns != mtime or st.st_size != size or st.st_ino != ino:
                 return False
-    except (OSError, ValueError):
+    except (OSError, ValueError, TypeError):  # gone, or a record not shaped as ours
         return False
     return True
 

@@ -55,7 +55,8 @@ class FolderDistribution(metadata.Distribution):
     ``EGG-INFO``) or a PKG-INFO style egg-info file, as
     ``importlib.metadata.PathDistribution`` reads it, but through
     :func:`._safe_read.read_bytes`; ``read`` holds ``[relative path, mtime_ns, size,
-    inode]`` of each file read (relative to the path entry ``root``).
+    inode]`` of each file read (relative to the path entry ``root``), and
+    ``missing`` tells whether a file was looked for in vain.
 
     :meth:`given` hands it a file the caller has read already.
     """
@@ -65,6 +66,7 @@ class FolderDistribution(metadata.Distribution):
         self.folder = folder
         self.path = os.path.join(root, folder)
         self.read: List[List[Any]] = []
+        self.missing = False  # a file was looked for and not found
         self.texts: Dict[str, Optional[str]] = {}
         self.parsed: Any = None
 
@@ -92,6 +94,7 @@ class FolderDistribution(metadata.Distribution):
             data, st = read_bytes(os.path.join(self.path, filename) if filename else self.path)
         except (FileNotFoundError, NotADirectoryError):
             text = None
+            self.missing = True
         else:
             text = self.decode(filename, data, st)
         self.texts[filename] = text
