@@ -122,7 +122,7 @@ class FolderDistribution(metadata.Distribution):
 def header(meta: Any, name: str) -> Optional[str]:
     """One header of parsed core metadata ``meta`` (``dist.metadata``): the
     first, as ``meta[name]`` gives it, or None."""
-    value = meta.get(name)
+    value = None if meta is None else meta.get(name)  # None: no metadata (newer Pythons)
     return None if value is None else str(value)
 
 
@@ -156,6 +156,6 @@ def describe(dist: Any, group: str) -> Optional[List[Any]]:
     plugins = [[ep.name, ep.value, *entry_point_parts(ep.value)] for ep in eps]
     meta = dist.metadata  # importlib.metadata's adapter: multi-line values re-indented
     # Distribution.requires: the Requires-Dist headers, else requires.txt.
-    requires = meta.get_all("Requires-Dist") or dist.requires or []
+    requires = (meta is not None and meta.get_all("Requires-Dist")) or dist.requires or []
     return [header(meta, "Name"), header(meta, "Version"), header(meta, "Summary") or "",
             [str(r) for r in requires], plugins]

@@ -82,9 +82,10 @@ def reencoded(dist: Any, tmp_path: Path) -> Any:
     listing reads where importlib.metadata raises UnicodeDecodeError."""
     source = Path(str(dist.locate_file(""))) / "nd_latin-1.0.egg-info"
     copy = tmp_path / "reencoded" / source.name
-    shutil.copytree(source, copy)
-    for path in copy.iterdir():
-        path.write_text(path.read_bytes().decode("utf-8", "replace"), encoding="utf-8")
+    if not copy.exists():
+        shutil.copytree(source, copy)
+        for path in copy.iterdir():
+            path.write_text(path.read_bytes().decode("utf-8", "replace"), encoding="utf-8")
     return importlib.metadata.PathDistribution(copy)
 
 
@@ -126,6 +127,9 @@ def test_corpus_lists_as_importlib_metadata_lists_it(corpus: List[Path], search_
     assert our_rows(GROUP) == expected  # scanned, and cached
     assert our_rows(GROUP) == expected  # from the cache
     assert our_rows(GROUP, corpus) == expected  # the same path given explicitly
+    for entry in corpus:  # and each path entry alone, as distributions(path=[entry])
+        search_path([entry])
+        assert our_rows(GROUP, [entry]) == importlib_rows(GROUP, tmp_path), entry
 
 
 def test_corpus_shapes_read_as_the_issue_asks(corpus: List[Path]) -> None:
