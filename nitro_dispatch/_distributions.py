@@ -79,7 +79,7 @@ import time
 
 from . import _cache  # the listing always needs it: imported with this module
 from ._log import get_logger
-from ._metadata import BoundedCache, canonical_name
+from ._metadata import STORE, BoundedCache, canonical_name
 from ._safe_read import read_bytes
 
 TYPE_CHECKING = False  # typing costs more to import than a cached listing
@@ -568,22 +568,28 @@ def installed_version(where: str, dist: Record) -> Optional[str]:
     ``Distribution.version`` reads it (the folder name's version when the
     header is missing), or None when its metadata cannot be read.  Read on
     demand for distributions without plugins, once per state of their
-    metadata files."""
+    metadata files (kept between processes in :data:`._metadata.STORE`)."""
     if dist[VERSION] is not None or dist[FOLDER] is None:
         return dist[VERSION]  # type: ignore[no-any-return]
     folder = dist[FOLDER]
     path = os.path.join(where, folder)
-    state: List[Any] = [path]
+    state = [path]
     for name in ("METADATA", "PKG-INFO", ""):
         try:
             st = os.stat(os.path.join(path, name) if name else path)
-            state.append((st.st_mtime_ns, st.st_size, st.st_ino))
+            state.append("%d:%d:%d" % (st.st_mtime_ns, st.st_size, st.st_ino))
         except OSError:
-            state.append(None)
-    key = tuple(state)
+            state.append("-")
+    key = "\0".join(state)  # the metadata files as they are now
     version = _VERSIONS.get(key)
     if version is None:
-        version = _VERSIONS.put(key, _read_version(where, folder))
+        kept = STORE.recall("versions", key)
+        if type(kept) is str:
+            version = kept
+        else:
+            version = _read_version(where, folder)
+            STORE.remember("versions", key, version)
+        _VERSIONS.put(key, version)
     return version or None
 
 

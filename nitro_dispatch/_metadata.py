@@ -16,6 +16,9 @@ This module owns:
   versions.  ``packaging`` raises more than ``InvalidVersion`` (a number of
   more than 4,300 digits raises ``ValueError``); whatever it raises for one
   string is that string's verdict, never an exception out of a check;
+* :data:`STORE` (:class:`VerdictStore`): those verdicts that depend on
+  nothing but their strings, kept on disk between processes beside the
+  listing's cache, so a warm start-up imports no ``packaging``;
 * :class:`BoundedCache`: the bound every cache of the metadata layer keeps.
 
 ``packaging`` is imported only when a string needs it: a bare release
@@ -26,10 +29,10 @@ from __future__ import annotations
 
 TYPE_CHECKING = False  # typing costs more to import than all of nitro_dispatch
 if TYPE_CHECKING:
-    from typing import Any, Dict, Optional
+    from typing import Any, Dict, List, Optional
 
-__all__ = ["BoundedCache", "ParsedRequirement", "canonical_name", "parse_requirement",
-           "version_problem", "specifier_contains", "plain_release"]
+__all__ = ["BoundedCache", "ParsedRequirement", "VerdictStore", "STORE", "canonical_name",
+           "parse_requirement", "version_problem", "specifier_contains", "plain_release"]
 
 
 class BoundedCache:
@@ -88,40 +91,61 @@ class ParsedRequirement:
     """One requirement string as ``packaging`` reads it.
 
     ``requirement`` is the ``packaging.requirements.Requirement`` (None when
-    the string is unusable, ``error`` then says why, in one line).  ``name``
-    as written, ``canonical`` as compared, ``specifier`` the specifier set's
-    text (``""`` for none), ``shown`` the requirement without its marker
-    (``myapp>=3``), and ``active`` whether its marker holds for this
-    interpreter with no extra selected (a requirement of an extra does not).
+    the string is unusable, ``error`` then says why, in one line; built on
+    first use when the verdict came from :data:`STORE`).  ``name`` as
+    written, ``canonical`` as compared, ``specifier`` the specifier set's
+    text (``""`` for none), ``marker`` its text (None for none), ``shown``
+    the requirement without its marker (``myapp>=3``), and ``active``
+    whether its marker holds for this interpreter with no extra selected (a
+    requirement of an extra does not).
     """
 
-    __slots__ = ("text", "requirement", "error", "name", "canonical", "specifier", "shown",
-                 "active")
+    __slots__ = ("text", "_requirement", "error", "name", "canonical", "specifier", "marker",
+                 "shown", "active")
 
-    def __init__(self, text: str, requirement: Any = None, error: str = "") -> None:
+    def __init__(self, text: str, name: str, specifier: str, marker: Optional[str],
+                 error: str = "", requirement: Any = None) -> None:
         self.text = text
-        self.requirement = requirement
+        self._requirement = requirement
         self.error = error
-        self.name = self.canonical = self.specifier = self.shown = ""
-        self.active = False
-        if requirement is not None:
-            self.name = requirement.name
-            self.canonical = canonical_name(requirement.name)
-            self.specifier = str(requirement.specifier)
-            self.shown = self.name + self.specifier
-            self.active = _marker_holds(requirement.marker)
+        self.name = name
+        self.canonical = canonical_name(name) if name else ""
+        self.specifier = specifier
+        self.marker = marker
+        self.shown = name + specifier
+        self.active = not error and (marker is None or _marker_holds(marker, requirement))
+
+    @property
+    def requirement(self) -> Any:
+        if self._requirement is None and not self.error:
+            from packaging.requirements import Requirement
+
+            self._requirement = Requirement(self.text)
+        return self._requirement
+
+    def products(self) -> List[Any]:
+        """What :data:`STORE` keeps of it (nothing that depends on the interpreter)."""
+        return [self.name, self.specifier, self.marker, self.error]
 
 
 _REQUIREMENTS: BoundedCache = BoundedCache(20_000)
 
 
 def parse_requirement(text: str) -> ParsedRequirement:
-    """The :class:`ParsedRequirement` of ``text``; parsed once per process.
-    Never raises: an unusable string (not PEP 508, or a specifier whose
-    version ``packaging`` cannot compare) has ``error`` set."""
+    """The :class:`ParsedRequirement` of ``text``; parsed once per process
+    (and, through :data:`STORE`, once per cache directory).  Never raises:
+    an unusable string (not PEP 508, or a specifier whose version
+    ``packaging`` cannot compare) has ``error`` set."""
     parsed: Optional[ParsedRequirement] = _REQUIREMENTS.get(text)
     if parsed is None:
-        parsed = _parse_requirement(text)
+        kept = STORE.recall("requirements", text)
+        if type(kept) is list and len(kept) == 4 and type(kept[0]) is str and \
+                type(kept[1]) is str and (kept[2] is None or type(kept[2]) is str) and \
+                type(kept[3]) is str:
+            parsed = ParsedRequirement(text, *kept)
+        else:
+            parsed = _parse_requirement(text)
+            STORE.remember("requirements", text, parsed.products())
         _REQUIREMENTS.put(text, parsed)
     return parsed
 
@@ -133,18 +157,90 @@ def _parse_requirement(text: str) -> ParsedRequirement:
         req = Requirement(text)
         for spec in req.specifier:  # a version packaging cannot compare is unusable
             spec.contains("0", prereleases=True)
-        return ParsedRequirement(text, req)
     except Exception as exc:  # any reason packaging has: the string's verdict
-        return ParsedRequirement(text, None, _one_line(exc, "not a PEP 508 requirement"))
+        return ParsedRequirement(text, "", "", None, _one_line(exc, "not a PEP 508 requirement"))
+    marker = None if req.marker is None else str(req.marker)
+    return ParsedRequirement(text, req.name, str(req.specifier), marker, "", req)
 
 
-def _marker_holds(marker: Any) -> bool:
-    if marker is None:
-        return True
+def _marker_holds(marker: str, requirement: Any) -> bool:
     try:
-        return bool(marker.evaluate({"extra": ""}))
+        if requirement is not None:
+            found = requirement.marker
+        else:
+            from packaging.markers import Marker
+
+            found = Marker(marker)
+        return bool(found.evaluate({"extra": ""}))
     except Exception:  # an undefined marker variable, say: not applicable here
         return False
+
+
+class VerdictStore:
+    """Verdicts that depend on nothing but their keys, kept in the listing's
+    cache directory between processes, so a warm start-up needs neither
+    ``packaging`` nor a metadata parser unless a marker must be evaluated.
+    Tables: ``requirements`` (a requirement string: its name, specifier,
+    marker text and error), ``contains`` (specifier and version: whether it
+    satisfies) and ``versions`` (a metadata file's path and stat: its
+    ``Version`` header).  Loaded on first need; :meth:`save` writes what is
+    new (the requirement checks call it).  At most ``LIMIT`` entries a
+    table are kept, the newest."""
+
+    LIMIT = 5_000
+    NAME = "verdicts.marshal"
+    FORMAT = 1
+    TABLES = ("requirements", "contains", "versions")
+
+    __slots__ = ("tables", "loaded", "dirty")
+
+    def __init__(self) -> None:
+        self.tables: Dict[str, Dict[str, Any]] = {name: {} for name in self.TABLES}
+        self.loaded = False
+        self.dirty = False
+
+    def load(self) -> None:
+        if self.loaded:
+            return
+        self.loaded = True
+        from . import _cache
+
+        directory = _cache.cache_dir()
+        doc = _cache.read(directory, self.NAME) if directory else None
+        if type(doc) is dict and doc.get("format") == self.FORMAT:
+            for name, table in self.tables.items():
+                kept = doc.get(name)
+                if type(kept) is dict:
+                    table.update(kept)
+
+    def recall(self, table: str, key: str) -> Any:
+        """What was remembered for ``key`` (unchecked: callers check its
+        shape), or None."""
+        self.load()
+        return self.tables[table].get(key)
+
+    def remember(self, table: str, key: str, value: Any) -> None:
+        kept = self.tables[table]
+        if len(kept) >= self.LIMIT and key not in kept:
+            del kept[next(iter(kept))]
+        kept[key] = value
+        self.dirty = True
+
+    def save(self) -> None:
+        """Write the store if anything was added since it was read."""
+        if not self.dirty:
+            return
+        self.dirty = False
+        from . import _cache
+
+        directory = _cache.cache_dir()
+        if directory:
+            doc: Dict[str, Any] = {"format": self.FORMAT}
+            doc.update(self.tables)
+            _cache.write(directory, self.NAME, doc)
+
+
+STORE = VerdictStore()
 
 
 _VERSIONS: BoundedCache = BoundedCache(20_000)
@@ -178,13 +274,17 @@ def specifier_contains(specifier: str, version: str) -> bool:
     key = (specifier, version)
     ok: Optional[bool] = _CONTAINS.get(key)
     if ok is None:
+        kept = STORE.recall("contains", specifier + "\0" + version)
+        ok = kept if type(kept) is bool else None
+    if ok is None:
         from packaging.specifiers import SpecifierSet
 
         try:
             ok = bool(SpecifierSet(specifier).contains(version, prereleases=True))
         except Exception:  # InvalidVersion, or ValueError past int's digit limit
             ok = False
-        _CONTAINS.put(key, ok)
+        STORE.remember("contains", specifier + "\0" + version, ok)
+    _CONTAINS.put(key, ok)
     return ok
 
 

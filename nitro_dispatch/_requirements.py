@@ -39,16 +39,17 @@ verdicts in the report, never exceptions: discovery goes on.
 
 Cost: requirement strings are parsed by ``packaging.requirements`` once per
 process (:func:`._metadata.parse_requirement`), each (specifier, version)
-pair checked once; within one check each distinct requirement string is
-decided once, and only the distributions some requirement names are looked
-up.
+pair checked once, and both verdicts are kept for the next process
+(:data:`._metadata.STORE`); within one check each distinct requirement
+string is decided once, and only the distributions some requirement names
+are looked up.
 """
 
 from __future__ import annotations
 
 from ._distributions import NORM, installed_version
-from ._metadata import BoundedCache, canonical_name, parse_requirement, specifier_contains, \
-    version_problem
+from ._metadata import STORE, BoundedCache, canonical_name, parse_requirement, \
+    specifier_contains, version_problem
 
 TYPE_CHECKING = False  # typing costs more to import than all of nitro_dispatch
 if TYPE_CHECKING:
@@ -173,6 +174,7 @@ def check_distributions(plugins: Sequence[InstalledPlugin], index: List[Tuple[st
                 report.unmet.append(out[2])
             else:
                 report.malformed.append("'%s': %s" % (_short(text), out[2]))
+    STORE.save()  # what was parsed or compared for the first time, for the next process
     for cycle in _cycles(reports) if any(r.depends for r in reports.values()) else ():
         text = " -> ".join(reports[c].dist_name for c in cycle)
         for canon in cycle[:-1]:

@@ -4,10 +4,18 @@ exceptions for versions and specifiers."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
 from typing import List
 
 import packaging.requirements
 import pytest
+
+from fixtures import GROUP, age_tree, make_dist_info
+from venv_support import REPO_ROOT
 
 from nitro_dispatch import _metadata
 from nitro_dispatch._metadata import (BoundedCache, canonical_name, parse_requirement,
@@ -61,12 +69,46 @@ def test_requirements_are_parsed_once_by_packaging(monkeypatch: pytest.MonkeyPat
 
     monkeypatch.setattr(packaging.requirements, "Requirement", Counting)
     monkeypatch.setattr(_metadata, "_REQUIREMENTS", BoundedCache(10))
+    store = _metadata.VerdictStore()
+    store.loaded = True  # nothing on disk
+    monkeypatch.setattr(_metadata, "STORE", store)
     first = parse_requirement("Nd_Dep[extra]>=1.0,<2; python_version >= '3'")
     assert parse_requirement("Nd_Dep[extra]>=1.0,<2; python_version >= '3'") is first
     assert calls == ["Nd_Dep[extra]>=1.0,<2; python_version >= '3'"]
     assert (first.name, first.canonical, first.shown, first.active, first.error) == (
         "Nd_Dep", "nd_dep", "Nd_Dep<2,>=1.0", True, "")
     assert isinstance(first.requirement, real)
+    assert store.recall("requirements", first.text) == [
+        "Nd_Dep", "<2,>=1.0", 'python_version >= "3"', ""]
+
+
+def test_a_warm_start_imports_no_packaging(tmp_path: Path) -> None:
+    """The verdicts that depend on nothing but their strings are kept beside
+    the listing's cache: the next process checks the same requirements
+    (reading the host's version too) without importing packaging or a
+    metadata parser (a marker would need packaging.markers)."""
+    site = tmp_path / "site"
+    folder = make_dist_info(site, "nd-warm", "1.0", {GROUP: {"warm": "ndtest_warm:P"}})
+    (folder / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: nd-warm\nVersion: 1.0\n"
+        "Requires-Dist: nitro-dispatch>=1.0\nRequires-Dist: nd-warm-host>=1,<3\n"
+        "Requires-Dist: nd-absent\n", encoding="utf-8")
+    make_dist_info(site, "nd-warm-host", "2.0")
+    age_tree(site)
+    code = textwrap.dedent("""
+        import sys
+        from nitro_dispatch import PluginManager
+        manager = PluginManager(host="nd-warm-host")
+        manager.discover_installed_plugins()
+        print(sorted(p.phase for p in manager.get_problems()),
+              any(m.startswith(("packaging", "importlib.metadata", "email"))
+                  for m in sys.modules))
+    """)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(site), str(REPO_ROOT)]),
+               NITRO_DISPATCH_CACHE_DIR=str(tmp_path / "cache"))
+    runs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           env=env, check=True).stdout.strip() for _ in range(2)]
+    assert runs == ["['requirements'] True", "['requirements'] False"]
 
 
 def test_requirement_verdicts() -> None:
