@@ -188,7 +188,9 @@ def list_installed_plugins(
         path: Optional[Iterable[Union[str, os.PathLike[str]]]] = None) -> List[InstalledPlugin]:
     """Every plugin advertised under ``group`` by the installed
     distributions (``path``: the directories and zip files to search,
-    default ``sys.path``), sorted by name, then distribution name.
+    default ``sys.path``; every finder on ``sys.meta_path`` that provides
+    distributions is asked, as importlib.metadata asks them), sorted by
+    name, then distribution name.
 
     Reads metadata only; never imports plugin code.  ``path`` is a list: a
     single ``str``, ``bytes`` or path object raises ``TypeError`` (it would
