@@ -14,7 +14,7 @@ import stat
 
 TYPE_CHECKING = False  # typing costs more to import than a cached listing
 if TYPE_CHECKING:
-    from typing import Optional, Tuple
+    from typing import List, Optional, Tuple
 
 __all__ = ["Unreadable", "read_bytes", "reason"]
 
@@ -37,18 +37,23 @@ def read_bytes(path: str, dir_fd: Optional[int] = None) -> Tuple[bytes, os.stat_
     directory ``dir_fd`` when given) and its stat.  FileNotFoundError and
     NotADirectoryError propagate (a missing file is normal); any other
     failure is :class:`Unreadable`."""
-    name = os.path.basename(path)
     try:
         fd = os.open(path, _READ_FLAGS, dir_fd=dir_fd)
     except (FileNotFoundError, NotADirectoryError):
         raise
     except OSError as exc:
-        raise Unreadable("%s: %s" % (name, reason(exc))) from None
-    with open(fd, "rb") as f:
-        try:
-            st = os.fstat(fd)
-            if not stat.S_ISREG(st.st_mode):
-                raise Unreadable("%s is not a regular file" % (name,))
-            return f.read(), st
-        except OSError as exc:
-            raise Unreadable("%s: %s" % (name, reason(exc))) from None
+        raise Unreadable("%s: %s" % (os.path.basename(path), reason(exc))) from None
+    try:  # plain os.read: a file object costs more than reading a small file
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise Unreadable("%s is not a regular file" % (os.path.basename(path),))
+        chunks: List[bytes] = []
+        while True:
+            chunk = os.read(fd, max(st.st_size, 65536))
+            if not chunk:
+                return b"".join(chunks), st
+            chunks.append(chunk)
+    except OSError as exc:
+        raise Unreadable("%s: %s" % (os.path.basename(path), reason(exc))) from None
+    finally:
+        os.close(fd)
