@@ -47,12 +47,14 @@ def read_bytes(path: str, dir_fd: Optional[int] = None) -> Tuple[bytes, os.stat_
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             raise Unreadable("%s is not a regular file" % (os.path.basename(path),))
-        chunks: List[bytes] = []
-        while True:
-            chunk = os.read(fd, max(st.st_size, 65536))
-            if not chunk:
-                return b"".join(chunks), st
-            chunks.append(chunk)
+        data = os.read(fd, st.st_size + 1)
+        if len(data) == st.st_size:  # the whole file, as fstat saw it
+            return data, st
+        chunks: List[bytes] = [data]  # a short read, or it grew: read to the end
+        while data:
+            data = os.read(fd, 65536)
+            chunks.append(data)
+        return b"".join(chunks), st
     except OSError as exc:
         raise Unreadable("%s: %s" % (os.path.basename(path), reason(exc))) from None
     finally:
