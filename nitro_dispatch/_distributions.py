@@ -575,14 +575,19 @@ def installed_version(where: str, dist: Record) -> Optional[str]:
         return dist[VERSION]  # type: ignore[no-any-return]
     folder = dist[FOLDER]
     path = os.path.join(where, folder)
-    state = [path]
-    for name in ("METADATA", "PKG-INFO", ""):
+    # The file importlib.metadata reads: METADATA, else PKG-INFO, else the
+    # path itself (a PKG-INFO style file); the first found, as it is now.
+    state = path
+    for name in ("METADATA", "PKG-INFO", "") if folder.endswith(".dist-info") else \
+            ("PKG-INFO", "METADATA", ""):
         try:
-            st = os.stat(os.path.join(path, name) if name else path)
-            state.append("%d:%d:%d" % (st.st_mtime_ns, st.st_size, st.st_ino))
+            st = os.stat(path + os.sep + name if name else path)
         except OSError:
-            state.append("-")
-    key = "\0".join(state)  # the metadata files as they are now
+            continue
+        if not stat.S_ISDIR(st.st_mode):
+            state = "%s\0%s\0%d:%d:%d" % (path, name, st.st_mtime_ns, st.st_size, st.st_ino)
+            break
+    key = state
     version = _VERSIONS.get(key)
     if version is None:
         kept = STORE.recall("versions", key)

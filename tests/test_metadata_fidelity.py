@@ -356,3 +356,28 @@ def test_a_class_version_past_the_digit_limit_never_breaks_load_all() -> None:
         manager.register(cls)
     loaded = manager.load_all()
     assert "ndalone" in loaded and "ndhuge" in loaded and "ndneeds" not in loaded
+
+
+def test_required_versions_are_the_version_headers_as_they_are_now(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A required distribution's version is its Version header, as
+    importlib.metadata reads it (not its folder's name), and a rewrite of
+    that header alone is seen by the next check."""
+    plugin_dist(tmp_path, "nd-needs-host", "Metadata-Version: 2.1\nName: nd-needs-host\n"
+                "Version: 1.0\nRequires-Dist: nd-the-host>=2\n", "needshost")
+    host = make_dist_info(tmp_path, "nd-the-host", "9.9")  # the folder says 9.9
+    meta = host / "METADATA"
+    meta.write_text("Metadata-Version: 2.1\nName: nd-the-host\nVersion: 2.5\n", encoding="utf-8")
+    age_tree(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+
+    def verdict() -> List[str]:
+        manager = PluginManager(host="nd-the-host")
+        manager.discover_installed_plugins()
+        return [message for _, _, message in problems(manager)]
+
+    assert verdict() == []
+    meta.write_text("Metadata-Version: 2.1\nName: nd-the-host\nVersion: 1.5\n", encoding="utf-8")
+    bump_mtime(meta)
+    assert verdict() == ["plugin 'needshost' (distribution nd-needs-host 1.0) requires "
+                         "nd-the-host>=2, but nd-the-host 1.5 is installed"]
