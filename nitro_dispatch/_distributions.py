@@ -632,27 +632,26 @@ def _cached_dists(root: str, record: Any) -> Optional[List[Record]]:
         dists = record["dists"]
         if type(dists) is not list or type(record["stat"]) is not list:
             raise TypeError("not a list")
-        for dist in dists:
-            _check_record(dist)
+        for dist in dists:  # the common shape checked inline: this runs for every record
+            if type(dist) is not list or len(dist) != 6:
+                raise TypeError("bad distribution record")
+            norm, folder, stats, version, info, problem = dist
+            if type(norm) is not str or type(stats) is not list or \
+                    (folder is not None and type(folder) is not str) or \
+                    (version is not None and type(version) is not str) or \
+                    (problem is not None and type(problem) is not str):
+                raise TypeError("bad distribution record")
+            if info is not None:
+                _check_info(info)
         return dists
     except (ValueError, TypeError, KeyError, IndexError) as exc:
         logger.debug("ignoring unusable cache record for %s: %r", root, exc)
         return None
 
 
-def _check_record(dist: Any) -> None:
-    """Raise TypeError unless ``dist`` is shaped as this module writes
-    records (its stats are checked by :func:`_unchanged`)."""
-    if type(dist) is not list or len(dist) != 6:
-        raise TypeError("bad distribution record")
-    norm, folder, stats, version, info, problem = dist
-    if type(norm) is not str or type(stats) is not list or \
-            (folder is not None and type(folder) is not str) or \
-            (version is not None and type(version) is not str) or \
-            (problem is not None and type(problem) is not str):
-        raise TypeError("bad distribution record")
-    if info is None:
-        return
+def _check_info(info: Any) -> None:
+    """Raise TypeError unless ``info`` is a plugin distribution's record
+    part as this module writes it."""
     if type(info) is not list or len(info) != 5 or \
             (info[0] is not None and type(info[0]) is not str) or \
             (info[1] is not None and type(info[1]) is not str) or type(info[2]) is not str \
@@ -677,10 +676,18 @@ def _all_unchanged(root: str, dists: List[Record], is_dir: bool) -> bool:
         fd = os.open(root, _DIR_FLAGS)
     except OSError:
         return False  # no longer listable: the scan says why
-    try:
-        return all(_unchanged(root, dist, fd) for dist in dists)
+    stat_at = os.stat
+    try:  # _unchanged, inlined: this loop is most of a repeated listing
+        for dist in dists:
+            for rel, mtime, size, ino in dist[STATS]:
+                st = stat_at(rel, dir_fd=fd)
+                if st.st_mtime_ns != mtime or st.st_size != size or st.st_ino != ino:
+                    return False
+    except (OSError, ValueError, TypeError):  # gone, or a record not shaped as ours
+        return False
     finally:
         os.close(fd)
+    return True
 
 
 _DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)

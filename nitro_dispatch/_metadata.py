@@ -249,17 +249,16 @@ _VERSIONS: BoundedCache = BoundedCache(20_000)
 def version_problem(version: str) -> Optional[str]:
     """None when ``version`` is a valid PEP 440 version, else why not (one
     line).  Whatever ``packaging`` raises is the verdict, never raised."""
-    if plain_release(version):
-        return None
     problem = _VERSIONS.get(version)
     if problem is None:
-        from packaging.version import Version
+        problem = ""
+        if not plain_release(version):
+            from packaging.version import Version
 
-        try:
-            Version(version)
-            problem = ""
-        except Exception as exc:
-            problem = _one_line(exc, "not a valid PEP 440 version")
+            try:
+                Version(version)
+            except Exception as exc:
+                problem = _one_line(exc, "not a valid PEP 440 version")
         _VERSIONS.put(version, problem)
     return problem or None
 
