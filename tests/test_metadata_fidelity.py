@@ -216,6 +216,24 @@ def test_a_custom_finders_distributions_are_listed_and_discovered(
     assert manager.get_plugin("memory").version == "4.2"
 
 
+class BrokenFinder(importlib.metadata.DistributionFinder):
+    def find_spec(self, *args: Any) -> None:
+        return None
+
+    def find_distributions(self, context: Any = None) -> List[Any]:
+        raise RuntimeError("this finder is broken")
+
+
+def test_a_finder_that_raises_is_warned_about_and_skipped(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    make_dist_info(tmp_path, "nd-ok", "1.0", {GROUP: {"ok": "ok:P"}})
+    monkeypatch.setattr(sys, "meta_path", [BrokenFinder()] + sys.meta_path)
+    with caplog.at_level("WARNING", logger="nitro_dispatch"):
+        assert [p.name for p in list_installed_plugins(path=[tmp_path])] == ["ok"]
+    assert "this finder is broken" in caplog.text
+
+
 # -- one test per finding of the issue ------------------------------------------------
 
 def plugin_dist(site: Path, name: str, metadata: str, plugin: str, *,
