@@ -425,14 +425,19 @@ def _scan_directory(root: str, group: str, old: List[Record],
         return []
     base_is_egg = os.path.basename(root).lower().endswith(".egg")
     by_name: Dict[str, List[str]] = {}
+    keys: Dict[str, str] = {}  # folder -> importlib.metadata's name for it ("": the header's)
     eggs: List[str] = []
     for child in children:
         low = child.lower()
         if low.endswith((".dist-info", ".egg-info")):
             name = canonical_name(low.rpartition(".")[0].partition("-")[0])
             by_name.setdefault(name, []).append(child)
+            # PathDistribution._name_from_stem: the folder's name, when its
+            # suffix is spelled in lower case and a name precedes the "-".
+            keys[child] = name if child.endswith((".dist-info", ".egg-info")) else ""
         elif base_is_egg and low == "egg-info":
             eggs.append(child)
+            keys[child] = ""
     if not by_name and not eggs:
         return []
     previous = {dist[FOLDER]: dist for dist in old}
@@ -449,7 +454,7 @@ def _scan_directory(root: str, group: str, old: List[Record],
             dist = previous.get(folder)
             if dist is None or not _unchanged(root, dist, fd):
                 try:
-                    dist = _read_folder(root, folder, group, group_bytes, fd)
+                    dist = _read_folder(root, folder, keys[folder], group, group_bytes, fd)
                 except Exception as exc:  # Unreadable, or an OSError between calls
                     _skip(os.path.join(root, folder), _describe_error(exc), skipped)
                     continue
@@ -470,13 +475,13 @@ def _stat_row(rel: str, st: os.stat_result) -> List[Any]:
     return [rel, st.st_mtime_ns, st.st_size, st.st_ino]
 
 
-def _read_folder(root: str, folder: str, group: str, group_bytes: bytes,
+def _read_folder(root: str, folder: str, key: str, group: str, group_bytes: bytes,
                  fd: Optional[int]) -> Record:
     """The record of one metadata folder (or PKG-INFO style file) of a
-    directory (``fd``: an open descriptor of it, or None).  Only a
-    distribution whose ``entry_points.txt`` mentions the group is parsed;
-    the others cost one open (or one stat without it)."""
-    key = _stem_key(folder)
+    directory (``fd``: an open descriptor of it, or None; ``key``: its
+    normalized name from the folder's name, ``""`` when the Name header
+    gives it).  Only a distribution whose ``entry_points.txt`` mentions the
+    group is parsed; the others cost one open (or one stat without it)."""
     ep_rel = folder + os.sep + "entry_points.txt"
     try:
         found: Optional[Tuple[bytes, os.stat_result]] = read_bytes(
@@ -529,17 +534,6 @@ def _parse_folder(root: str, folder: str, key: str, group: str, data: bytes,
     record[STATS] = dist.read + ([_stat_row(folder, _stat(root, folder, None))]
                                  if dist.missing else [])
     return record
-
-
-def _stem_key(folder: str) -> str:
-    """The normalized name importlib.metadata takes from a metadata
-    folder's name (``Foo_Bar-1.0.dist-info``: ``foo_bar``), or ``""`` when it
-    takes it from the Name header instead."""
-    base, ext = os.path.splitext(folder)
-    if ext not in (".dist-info", ".egg-info"):
-        return ""
-    name = base.partition("-")[0]
-    return canonical_name(name) if name else ""
 
 
 def _scan_file(root: str, group: str, skipped: List[str]) -> List[Record]:
