@@ -50,6 +50,9 @@ class MetadataProblem(Exception):
     ``entry_points.txt`` line without ``=``, bytes that are not UTF-8)."""
 
 
+_CORE_METADATA = ("METADATA", "PKG-INFO", "")  # "": a PKG-INFO style file itself
+
+
 class FolderDistribution(metadata.Distribution):
     """A metadata folder (``*.dist-info``, ``*.egg-info``, an egg's
     ``EGG-INFO``) or a PKG-INFO style egg-info file, as
@@ -83,8 +86,9 @@ class FolderDistribution(metadata.Distribution):
         return self.parsed
 
     def read_text(self, filename: str) -> Optional[str]:
-        """The file's text, or None when it is missing.  Text is UTF-8 with
-        universal newlines, as importlib.metadata reads it; bytes that are
+        """The file's text (of core metadata, its header block), or None
+        when it is missing.  Text is UTF-8 with universal newlines, as
+        importlib.metadata reads it; bytes that are
         not UTF-8 are replaced (core metadata, requires.txt) or make
         ``entry_points.txt`` a :class:`MetadataProblem` (importlib.metadata
         raises for both)."""
@@ -111,6 +115,14 @@ class FolderDistribution(metadata.Distribution):
             text = data.decode("utf-8", "replace")
         if "\r" in text:  # universal newlines, as a file opened for text reads
             text = text.replace("\r\n", "\n").replace("\r", "\n")
+        if filename in _CORE_METADATA:
+            # Only headers are read from core metadata: the email parser
+            # sees them up to the first empty line, which always lies at or
+            # after their end, so they parse exactly as from the whole file,
+            # without the body (a long description, often most of it).
+            end = text.find("\n\n")
+            if end >= 0:
+                text = text[:end + 1]
         return text
 
     def locate_file(self, path: Any) -> Any:
