@@ -6,7 +6,7 @@ distribution with ``Requires-Dist`` entries) on ``PYTHONPATH`` and a warm
 listing cache.  In one process, round by round, it times a warm listing
 (``list_installed_plugins``) and the same listing with the requirement
 checks on (what ``discover_installed_plugins`` does before registering:
-``_list_installed`` with the distribution index, then
+``list_with_index`` with the distribution index, then
 ``check_distributions`` with a host), after one untimed call of each (the
 checks import ``packaging`` once per process, as loading any plugin does).
 It also times a whole ``discover_installed_plugins()`` for information.
@@ -19,7 +19,7 @@ from time import perf_counter_ns
 def main() -> int:
     group, host, rounds, out = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
     from nitro_dispatch import PluginManager, list_installed_plugins
-    from nitro_dispatch._distributions import _list_installed
+    from nitro_dispatch._distributions import list_with_index
     from nitro_dispatch._requirements import check_distributions
 
     def listing() -> int:
@@ -27,7 +27,7 @@ def main() -> int:
 
     def checked() -> int:
         index: list = []
-        found = _list_installed(group, None, index)
+        found = list_with_index(group, None, index)
         reports = check_distributions(found, index, host)
         return len(found) + sum(len(r.unmet) + len(r.incompatible) for r in reports.values())
 

@@ -31,7 +31,8 @@ from ._events import replay
 from ._log import get_logger
 from ._phases import DEPENDENCY, EVENT, IMPORT, LOAD, VALIDATION
 from ._plugin import PluginBase, class_plugin_name, validate_plugin_class, version_of
-from ._source import PluginProblem, canonical_name
+from ._source import PluginProblem
+from ._metadata import canonical_name
 from ._table import UNLOADED_EVENT
 
 TYPE_CHECKING = False  # typing costs more to import than all of nitro_dispatch

@@ -2,8 +2,9 @@
 envelope that proves a file was written whole by this library (SPEC
 section 11).
 
-:mod:`._distributions` decides *what* is cached (records by path entry);
-this module only keeps it safe to store and to read back.
+:mod:`._distributions` decides *what* is cached (records by path entry, one
+file per entry-point group), :mod:`._metadata` keeps its verdict store
+here too; this module only keeps them safe to store and to read back.
 
 The envelope
 ------------
@@ -297,7 +298,7 @@ def _sweep(directory: str, dfd: int) -> None:
     try:
         with os.scandir(dfd if dfd >= 0 else directory) as it:
             stale = [e.name for e in it
-                     if e.name.startswith("entries-") and e.name.endswith(".tmp")
+                     if e.name.startswith(("entries-", "verdicts.")) and e.name.endswith(".tmp")
                      and e.stat(follow_symlinks=False).st_mtime < limit]
         for tmp in stale:
             if dfd >= 0:

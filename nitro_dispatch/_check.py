@@ -184,17 +184,17 @@ def _innermost(problem: PluginProblem) -> Tuple[Optional[str], Optional[int]]:
 def _dropin_conflicts(installed: Sequence[Any], dropins: Sequence[Any]) -> List[PluginProblem]:
     """Drop-in names (read, not run) that clash, canonically, with an
     installed plugin or another drop-in."""
-    from ._source import canonical_name as _normalize
+    from ._metadata import canonical_name
 
     claims: Dict[str, List[str]] = {}
     for item in installed:
-        claims.setdefault(_normalize(item.name), []).append(
+        claims.setdefault(canonical_name(item.name), []).append(
             "distribution %s %s" % (item.dist_name, item.dist_version))
     dropin_names: Dict[str, str] = {}
     for found in dropins:
         if found.name is None:
             continue
-        canon = _normalize(found.name)
+        canon = canonical_name(found.name)
         dropin_names.setdefault(canon, found.name)
         claims.setdefault(canon, []).append("file %s (class %s)" % (found.path,
                                                                     found.class_name))
@@ -210,14 +210,14 @@ def _dropin_conflicts(installed: Sequence[Any], dropins: Sequence[Any]) -> List[
 
 def _unmatched_names(names: Sequence[str], allow_list: Optional[Iterable[str]],
                      block_list: Optional[Iterable[str]]) -> List[PluginProblem]:
-    from ._source import canonical_name as _normalize
+    from ._metadata import canonical_name
 
     known = set(names)
-    canonical = {_normalize(n) for n in names}
+    canonical = {canonical_name(n) for n in names}
     problems = []
     for kind, listed in (("allow", allow_list), ("block", block_list)):
         for name in sorted(listed or ()):
-            if _normalize(name) not in canonical:
+            if canonical_name(name) not in canonical:
                 import difflib
 
                 close = difflib.get_close_matches(name, sorted(known), n=1)
@@ -295,9 +295,9 @@ def _drift(manager: PluginManager) -> List[PluginProblem]:
 def _same_version(a: str, b: str) -> bool:
     if a == b:
         return True
-    from packaging.version import InvalidVersion, Version
+    from packaging.version import Version
 
     try:
         return Version(a) == Version(b)
-    except InvalidVersion:
+    except ValueError:  # InvalidVersion, or past int()'s digit limit
         return False

@@ -68,8 +68,8 @@ def format_problem(problem: PluginProblem) -> str:
 def describe_dependency(manager: PluginManager, text: Any) -> Dict[str, Any]:
     """One requirement and whether the plugins found satisfy it."""
     from packaging.requirements import InvalidRequirement, Requirement
-    from packaging.utils import canonicalize_name
-    from packaging.version import InvalidVersion, Version
+    from ._metadata import canonical_name
+    from packaging.version import Version
 
     result: Dict[str, Any] = {"requirement": str(text), "status": "", "satisfied": False,
                               "found": None, "found_version": None, "detail": ""}
@@ -82,8 +82,8 @@ def describe_dependency(manager: PluginManager, text: Any) -> Dict[str, Any]:
         result.update(status="ignored", satisfied=True,
                       detail="not needed here: its environment marker is false")
         return result
-    wanted = canonicalize_name(req.name)
-    targets = [n for n in manager.get_registered_plugins() if canonicalize_name(n) == wanted]
+    wanted = canonical_name(req.name)
+    targets = [n for n in manager.get_registered_plugins() if canonical_name(n) == wanted]
     if not targets:
         result.update(status="missing", detail="no plugin named %r is installed" % (req.name,))
         return result
@@ -100,7 +100,7 @@ def describe_dependency(manager: PluginManager, text: Any) -> Dict[str, Any]:
     result["found_version"] = version
     try:
         ok = not req.specifier or req.specifier.contains(Version(version), prereleases=True)
-    except InvalidVersion:
+    except ValueError:  # InvalidVersion, or past int()'s digit limit
         ok = False
     found = "%s %s from %s" % (target, version, where)
     if ok:

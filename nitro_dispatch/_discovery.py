@@ -14,7 +14,8 @@ from ._errors import NitroPluginError
 from ._log import get_logger
 from ._phases import CONFLICT, DISCOVERY, EVENT
 from ._plugin import PluginBase, class_plugin_name
-from ._source import PluginSource, canonical_name
+from ._source import PluginSource
+from ._metadata import canonical_name
 
 TYPE_CHECKING = False  # typing costs more to import than all of nitro_dispatch
 if TYPE_CHECKING:
@@ -40,11 +41,11 @@ def discover_installed(manager: Any, table: PluginTable, group: str) -> List[str
     """Register, without importing them, the plugins installed distributions
     advertise under ``group``; see
     :meth:`PluginManager.discover_installed_plugins`."""
-    from ._distributions import _list_installed, load_entry_point
+    from ._distributions import list_with_index, load_entry_point
     from ._requirements import check_distributions
 
     index: List[Any] = []
-    found = _list_installed(group, None, index)
+    found = list_with_index(group, None, index)
     reports = check_distributions(found, index, manager.host)
     claims: Dict[str, List[Any]] = {}
     for item in found:  # names equal after canonicalization are one name

@@ -264,11 +264,11 @@ def validate_plugin_class(cls: type, name: str) -> None:
         raise ValidationError("plugin %r: 'version' must be a string, got %r" % (name, version))
     if version not in _VALID_VERSIONS:
         if not plain_release(version):  # "1.0.0" needs no parser (nor its import)
-            from packaging.version import InvalidVersion, Version
+            from packaging.version import Version
 
             try:
                 Version(version)
-            except InvalidVersion:
+            except ValueError:  # InvalidVersion, or past int()'s digit limit
                 raise ValidationError("plugin %r: 'version' %r is not a valid PEP 440 version"
                                       % (name, version)) from None
         if len(_VALID_VERSIONS) < 100_000:
@@ -290,29 +290,15 @@ def parse_dependencies(cls: type, name: str) -> List[Any]:
     for item in deps:
         if not isinstance(item, str):
             raise ValidationError("plugin %r: dependency %r is not a string" % (name, item))
-        req = _PARSED.get(item)
-        if req is not None:
-            parsed.append(req)
-            continue
-        # Imported only here: a plugin without dependencies never pays for it.
-        from packaging.requirements import InvalidRequirement, Requirement
+        from ._metadata import parse_requirement  # the one requirement-parse cache
 
-        try:
-            req = Requirement(item)
-        except InvalidRequirement as exc:
-            first = str(exc).splitlines()[0] if str(exc) else "invalid"
+        found = parse_requirement(item)
+        if found.requirement is None:
             raise ValidationError("plugin %r: dependency %r is not a valid PEP 508 "
-                                  "requirement (%s)" % (name, item, first)) from None
-        if len(_PARSED) < 100_000:
-            _PARSED[item] = req
+                                  "requirement (%s)" % (name, item, found.error))
+        req = found.requirement
         parsed.append(req)
     return parsed
-
-
-# Each requirement string is parsed once per process (validation, resolution
-# and reload all ask again), up to a bound.  Requirement objects are never
-# changed by us.
-_PARSED: Dict[str, Any] = {}
 
 
 def own_version(cls: type) -> Optional[str]:

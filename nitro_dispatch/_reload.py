@@ -222,14 +222,14 @@ class Reload:
         import importlib
 
         from ._admission import metadata_verdict
-        from ._distributions import _list_installed
+        from ._distributions import list_with_index
         from ._requirements import check_distributions
-        from ._source import canonical_name
+        from ._metadata import canonical_name
 
         table, entry, name, manager = self.table, self.entry, self.name, self.manager
         group = entry.meta.group if entry.meta is not None else manager.entry_point_group
         index: List[Any] = []
-        found = _list_installed(group, None, index)
+        found = list_with_index(group, None, index)
         items = [i for i in found if canonical_name(i.name) == canonical_name(name)]
         if not items:
             raise PluginLoadError("plugin %r is no longer installed (entry-point group %r)"
@@ -255,23 +255,24 @@ class Reload:
         the plugin (in its class or its distribution's metadata) does not
         admit its new version (an installed plugin's distribution
         version)."""
-        from packaging.utils import canonicalize_name
-        from packaging.version import InvalidVersion, Version
+        from packaging.version import Version
+
+        from ._metadata import canonical_name
 
         table, name = self.table, self.name
         version = dependency_version(self.entry)
-        wanted = canonicalize_name(name)
+        wanted = canonical_name(name)
         for other in table.dependents(name):
             other_entry = table.entry(other)
             for req in meta_requirements(other_entry) + parse_dependencies(
                     self._class(other_entry), other):
-                if canonicalize_name(req.name) != wanted or not req.specifier:
+                if canonical_name(req.name) != wanted or not req.specifier:
                     continue
                 if req.marker is not None and not req.marker.evaluate():
                     continue
                 try:
                     ok = req.specifier.contains(Version(version or "0"), prereleases=True)
-                except InvalidVersion:
+                except ValueError:  # InvalidVersion, or past int()'s digit limit
                     ok = False
                 if not ok:
                     raise DependencyError("reloading plugin %r as version %s would break "

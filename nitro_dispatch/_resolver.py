@@ -3,7 +3,7 @@
 Pure functions over :class:`Node` records; :mod:`._resolution` builds the
 nodes from the plugin table and acts on the answer; cycles are found by
 :func:`._cycles.find_cycles`.  Requirements are ``packaging`` Requirements naming
-other plugins; names compare as ``packaging`` canonical names, so ``My_Auth``
+other plugins; names compare as canonical names (``_metadata``), so ``My_Auth``
 and ``my-auth`` are one plugin.  Versions are checked with pre-releases
 allowed (we check what is there, we do not choose what to install).
 """
@@ -35,9 +35,9 @@ class Node:
 
 
 def _canonical(name: str) -> str:
-    from packaging.utils import canonicalize_name
+    from ._metadata import canonical_name  # the one spelling of a normalized name
 
-    return str(canonicalize_name(name))
+    return canonical_name(name)
 
 
 def _active(req: Any) -> bool:
@@ -56,7 +56,7 @@ def resolve(nodes: Sequence[Node], broken: Optional[Dict[str, str]] = None
     reason); they are not in ``nodes``' result but their dependents fail.
     """
     broken = dict(broken or {})
-    # Canonical names (packaging.utils) only when someone requires something.
+    # Canonical names only when someone requires something.
     needed = any(node.requirements for node in nodes)
     by_canon = {_canonical(n.name): n for n in nodes} if needed else {}
     failures: Dict[str, DependencyError] = {}
@@ -79,11 +79,11 @@ def resolve(nodes: Sequence[Node], broken: Optional[Dict[str, str]] = None
                     % (node.name, str(req), req.name))
                 break
             if req.specifier:
-                from packaging.version import InvalidVersion, Version
+                from packaging.version import Version
 
                 try:
                     ok = req.specifier.contains(Version(target.version), prereleases=True)
-                except InvalidVersion:
+                except ValueError:  # InvalidVersion, or past int()'s digit limit
                     ok = False
                 if not ok:
                     failures[node.name] = DependencyError(

@@ -1,7 +1,6 @@
 """Records at the bottom of the house: where a registered plugin came from
 (:class:`PluginSource`), what went wrong with it (:class:`PluginProblem`),
-how plugin names compare (:func:`canonical_name`), and the default
-entry-point group (:data:`DEFAULT_GROUP`).
+and the default entry-point group (:data:`DEFAULT_GROUP`).
 
 Sources (installed distributions, drop-in directories, explicit
 registration) describe plugins with these records; the problem log keeps
@@ -14,7 +13,7 @@ TYPE_CHECKING = False  # typing costs more to import than all of nitro_dispatch
 if TYPE_CHECKING:
     from typing import Any, Dict, Optional
 
-__all__ = ["PluginSource", "PluginProblem", "canonical_name", "DEFAULT_GROUP"]
+__all__ = ["PluginSource", "PluginProblem", "DEFAULT_GROUP"]
 
 #: The entry-point group plugins are advertised under, unless an application
 #: chooses its own.
@@ -93,20 +92,3 @@ class PluginProblem:
     def __repr__(self) -> str:
         more = ", count=%d" % (self.count,) if self.count != 1 else ""
         return "PluginProblem(%r, %r, %r%s)" % (self.plugin, self.phase, self.message, more)
-
-
-_CANONICAL: Dict[str, str] = {}  # names seen, canonicalized (a few per plugin)
-
-
-def canonical_name(name: str) -> str:
-    """A plugin or distribution name as compared: importlib.metadata's
-    normalized form (PEP 503, with "_"), so ``Foo_Bar`` and ``foo-bar``
-    are one name.  Memoized: registration asks for each name several times."""
-    out = _CANONICAL.get(name)
-    if out is None:
-        out = name.lower().replace("-", "_").replace(".", "_")
-        while "__" in out:
-            out = out.replace("__", "_")
-        if len(_CANONICAL) < 100_000:
-            _CANONICAL[name] = out
-    return out

@@ -21,7 +21,7 @@ from _thread import RLock, get_ident
 
 from ._errors import PluginNotFoundError, PluginRegistrationError
 from ._log import get_logger
-from ._source import canonical_name
+from ._metadata import canonical_name
 
 TYPE_CHECKING = False  # typing costs more to import than all of nitro_dispatch
 if TYPE_CHECKING:

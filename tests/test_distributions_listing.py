@@ -4,6 +4,7 @@ virtual environment for the end-to-end path."""
 
 from __future__ import annotations
 
+import importlib.metadata
 import marshal
 import os
 import subprocess
@@ -17,7 +18,7 @@ import pytest
 
 import fixtures
 from fixtures import GROUP, age, age_tree, bump_mtime, make_dist_info, make_plugin_dist
-from nitro_dispatch import _cache, _distributions
+from nitro_dispatch import _cache
 from nitro_dispatch._distributions import (InstalledPlugin, list_installed_plugins,
                                            load_entry_point)
 from venv_support import plugin_venv_fixture  # noqa: F401  (provides plugin_venv)
@@ -195,10 +196,13 @@ def test_two_distributions_claiming_one_name_are_both_listed(site: Path) -> None
     ]
 
 
-def test_malformed_entry_points_are_skipped(site: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_hand_made_entry_points_parse_as_importlib_metadata_parses_them(site: Path) -> None:
+    """Comments, sections, spacing, extras, values EntryPoint cannot parse
+    and names repeated within one distribution: what importlib.metadata
+    lists is listed, with the same values (issue 16)."""
     text = """\
 # a comment
-; another comment
+; not a comment for importlib.metadata: a name ";"-something in the group above
 [other]
 ignored = other:Thing
 
@@ -207,34 +211,54 @@ good = good_mod:Good
   spaced   =   spaced.mod : Spaced
 with_extras = extras_mod:Extra [fast, small]
 module_only = some.module
-no_equals_sign
-= nameless:Plugin
-bad_value = not a value!
-empty_attr = mod:
-bad_extras = mod:Attr [unclosed
+; d = semi:Colon
+bad_value = not-a-module:x
 digits = 1mod:Attr
 good = good_mod:Duplicate
-[ nitro_dispatch.plugins
-after_bad_header = mod:Ignored
+[ nitro_dispatch.plugins ]
+in_spaced_section = mod:Ignored
 [nitro_dispatch.plugins]
 again = again_mod:Again
 """
     make_dist_info(site, "messy", "1.0", entry_points_text_override=text)
 
-    with caplog.at_level("DEBUG", logger="nitro_dispatch"):
-        found = list_installed_plugins(path=[site])
+    found = list_installed_plugins(path=[site])
 
+    expected = sorted((ep.name, ep.value)
+                      for d in importlib.metadata.distributions(path=[str(site)])
+                      for ep in d.entry_points if ep.group == GROUP)
+    assert sorted((p.name, p.value) for p in found) == expected
     assert [(p.name, p.value, p.module, p.attr) for p in found] == [
+        ("; d", "semi:Colon", "semi", "Colon"),
         ("again", "again_mod:Again", "again_mod", "Again"),
+        ("bad_value", "not-a-module:x", "", ""),
+        ("digits", "1mod:Attr", "1mod", "Attr"),
         ("good", "good_mod:Good", "good_mod", "Good"),
+        ("good", "good_mod:Duplicate", "good_mod", "Duplicate"),
         ("module_only", "some.module", "some.module", ""),
-        ("spaced", "spaced.mod:Spaced", "spaced.mod", "Spaced"),
-        ("with_extras", "extras_mod:Extra", "extras_mod", "Extra"),
+        ("spaced", "spaced.mod : Spaced", "spaced.mod", "Spaced"),
+        ("with_extras", "extras_mod:Extra [fast, small]", "extras_mod", "Extra"),
     ]
-    logged = caplog.text
-    for fragment in ("no_equals_sign", "nameless:Plugin", "not a value!", "empty_attr",
-                     "unclosed", "1mod", "duplicate", "[ nitro_dispatch.plugins"):
-        assert fragment in logged, fragment
+    with pytest.raises(ImportError, match="not-a-module:x"):
+        load_entry_point(found[2])
+
+
+def test_entry_points_importlib_metadata_cannot_parse_are_skipped_with_a_warning(
+        site: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A line without "=" in a section makes importlib.metadata raise for
+    the whole environment; here that distribution's entry points are
+    skipped, with a warning at every listing, and the others are listed."""
+    make_dist_info(site, "broken", "1.0",
+                   entry_points_text_override="[%s]\nno_equals_sign\n" % GROUP)
+    make_plugin_dist(site, "fine", "1.0", {"fine": "fine:P"})
+    age_tree(site)
+    with pytest.raises(TypeError):
+        [d.entry_points for d in importlib.metadata.distributions(path=[str(site)])]
+    for _ in range(2):  # scanned, then cached
+        caplog.clear()
+        with caplog.at_level("WARNING", logger="nitro_dispatch"):
+            assert [p.name for p in list_installed_plugins(path=[site])] == ["fine"]
+        assert "broken-1.0.dist-info" in caplog.text and "does not parse" in caplog.text
 
 
 def test_undecodable_entry_points_are_skipped(site: Path) -> None:
@@ -258,7 +282,15 @@ def test_installed_plugin_record() -> None:
     assert eval(repr(a), {"InstalledPlugin": InstalledPlugin}) == a
     assert a.to_dict() == {"name": "x", "value": "pkg.mod:Cls.Inner", "module": "pkg.mod",
                            "attr": "Cls.Inner", "group": GROUP, "dist_name": "dist-x",
-                           "dist_version": "1.0", "location": "/site", "requires": []}
+                           "dist_version": "1.0", "location": "/site", "requires": [],
+                           "summary": ""}
+    d = InstalledPlugin("x", "pkg.mod : Cls [fast, small]", GROUP, "dist-x", "1.0", "/site",
+                        ["dep>=1"], "A summary.")
+    assert (d.module, d.attr, d.requires, d.summary) == ("pkg.mod", "Cls", ("dep>=1",),
+                                                         "A summary.")
+    assert (d.to_dict()["requires"], d.to_dict()["summary"]) == (["dep>=1"], "A summary.")
+    bad = InstalledPlugin("x", "not-a-module:x", GROUP, "dist-x", "1.0", "/site")
+    assert (bad.module, bad.attr) == ("", "")  # importlib.metadata's EntryPoint cannot parse it
     with pytest.raises(AttributeError):
         a.extra = 1  # type: ignore[attr-defined]
 
@@ -291,23 +323,28 @@ def test_listing_imports_nothing_and_load_entry_point_imports(
         load_entry_point(found["noattr"])
 
 
-def test_importing_and_listing_stay_light(site: Path) -> None:
-    """Neither importing the module nor listing (scanned or cached) imports
-    importlib.metadata."""
+def test_importing_and_listing_stay_light(site: Path, cache_dir: Path) -> None:
+    """Importing the module imports no parser; a listing that must parse
+    uses importlib.metadata's; a repeated listing (in a new process, from
+    the cache) imports neither importlib.metadata, email nor packaging."""
     make_plugin_dist(site, "light", "1.0", {"light": "light:P"})
     age_tree(site)
     code = textwrap.dedent("""
         import sys
         sys.path.insert(0, %r)
         import nitro_dispatch._distributions as d
-        after_import = "importlib.metadata" in sys.modules
+        heavy = ("importlib.metadata", "email", "packaging")
+        after_import = any(m in sys.modules for m in heavy)
         names = [p.name for p in d.list_installed_plugins(path=[%r])]
-        names += [p.name for p in d.list_installed_plugins(path=[%r])]
-        print(after_import, "importlib.metadata" in sys.modules, *names)
-    """) % (str(REPO_ROOT), str(site), str(site))
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, env=dict(os.environ, PYTHONPATH=""))
-    assert out.stdout.split() == ["False", "False", "light", "light"]
+        print(after_import, any(m in sys.modules for m in heavy), *names)
+    """) % (str(REPO_ROOT), str(site))
+    env = dict(os.environ, PYTHONPATH="", NITRO_DISPATCH_CACHE_DIR=str(cache_dir))
+    first = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           check=True, env=env)
+    assert first.stdout.split() == ["False", "True", "light"]
+    again = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           check=True, env=env)
+    assert again.stdout.split() == ["False", "False", "light"]
 
 
 # -- the cache ---------------------------------------------------------------------
@@ -323,7 +360,7 @@ def test_repeated_listing_comes_from_the_cache(site: Path, cache_dir: Path) -> N
 
     # Prove the second listing read the cache: doctor it, and see the change.
     doc = read_doc(files[0])
-    site_dists(doc, site)[0][7][0][0] = "from-the-cache"
+    site_dists(doc, site)[0][4][4][0][0] = "from-the-cache"
     write_doc(files[0], doc)
     assert [p.name for p in list_installed_plugins(path=[site])] == ["from-the-cache"]
 
@@ -343,7 +380,7 @@ def test_no_cache_setting(site: Path, cache_dir: Path, monkeypatch: pytest.Monke
     list_installed_plugins(path=[site])
     (cache_file,) = cache_files(cache_dir)
     doc = read_doc(cache_file)
-    site_dists(doc, site)[0][7][0][0] = "doctored"
+    site_dists(doc, site)[0][4][4][0][0] = "doctored"
     write_doc(cache_file, doc)
     assert [p.name for p in list_installed_plugins(path=[site])] == ["doctored"]
 
@@ -465,8 +502,10 @@ def test_structurally_wrong_cache_is_ignored(site: Path, cache_dir: Path) -> Non
     variants = [
         doctored(lambda d: d.__setitem__(0, [1, 2])),
         doctored(lambda d: d[0].__setitem__(0, ["not", "a", "name"])),
-        doctored(lambda d: d[0].__setitem__(7, [[1, 2]])),
-        doctored(lambda d: d[0].__setitem__(5, None)),
+        doctored(lambda d: d[0][4].__setitem__(4, [[1, 2]])),
+        doctored(lambda d: d[0].__setitem__(4, ["sturdy"])),
+        doctored(lambda d: d[0].__setitem__(5, 42)),
+        doctored(lambda d: d[0].__setitem__(2, [["x", 1.5, 0, 0]])),
         doctored(lambda d: d[0].__setitem__(1, 42)),
         no_dists(marshal.loads(marshal.dumps(good))),
     ]
@@ -492,18 +531,18 @@ def test_cache_location(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.setattr(sys, "platform", "linux")
-    assert _distributions._cache_dir() == str(tmp_path / "xdg" / "nitro_dispatch")
+    assert _cache.cache_dir() == str(tmp_path / "xdg" / "nitro_dispatch")
 
     monkeypatch.setenv("XDG_CACHE_HOME", "relative/is/ignored")
-    assert _distributions._cache_dir() == str(tmp_path / "home" / ".cache" / "nitro_dispatch")
+    assert _cache.cache_dir() == str(tmp_path / "home" / ".cache" / "nitro_dispatch")
 
     monkeypatch.setenv("NITRO_DISPATCH_CACHE_DIR", str(tmp_path / "mine"))
-    assert _distributions._cache_dir() == str(tmp_path / "mine")
+    assert _cache.cache_dir() == str(tmp_path / "mine")
 
     monkeypatch.setenv("NITRO_DISPATCH_NO_CACHE", "0")
-    assert _distributions._cache_dir() == str(tmp_path / "mine")
+    assert _cache.cache_dir() == str(tmp_path / "mine")
     monkeypatch.setenv("NITRO_DISPATCH_NO_CACHE", "1")
-    assert _distributions._cache_dir() is None
+    assert _cache.cache_dir() is None
 
 
 # -- a real virtual environment -------------------------------------------------------

@@ -19,7 +19,8 @@ LAYERS: List[Tuple[str, ...]] = [
     ("_version", "_errors", "_phases", "_source", "_problems", "_log", "_digest"),
     # 1 tools: matching, timeouts, checks, hook markers, metadata, drop-in files
     ("_patterns", "_timeouts", "_validate", "_hooks", "_cycles", "_distributions", "_cache",
-     "_requirements", "_metadata", "_installed", "_dropin_files", "_dropin_listing"),
+     "_requirements", "_metadata", "_metadata_files", "_safe_read", "_installed",
+     "_dropin_files", "_dropin_listing"),
     # 2 engine
     ("_events", "_registry", "_runner", "_event", "_calls", "_failures", "_plan", "_modes"),
     # 3 model: the plugin class, sources that import code, the resolver

@@ -247,7 +247,7 @@ def test_unfit_cache_file_turns_the_cache_off(site: Path, cache_dir: Path, tmp_p
     data = valid_cache(site, cache_dir)
     cache_file = the_cache_file(cache_dir)
     doc = _cache.decode(data)
-    doc["entries"][str(site)]["dists"][0][7][0][0] = "planted"
+    doc["entries"][str(site)]["dists"][0][4][4][0][0] = "planted"
     planted = _cache.encode(doc)
     if trouble == "symlink":
         elsewhere = tmp_path / "elsewhere"
@@ -279,7 +279,7 @@ def test_directory_owned_by_another_user_is_not_used(site: Path, cache_dir: Path
     valid_cache(site, cache_dir)
     cache_file = the_cache_file(cache_dir)
     doc = _cache.decode(cache_file.read_bytes())
-    doc["entries"][str(site)]["dists"][0][7][0][0] = "planted"
+    doc["entries"][str(site)]["dists"][0][4][4][0][0] = "planted"
     cache_file.write_bytes(_cache.encode(doc))
     os.chown(cache_dir, 65534, 65534)
     os.chown(cache_file, 65534, 65534)
@@ -292,8 +292,8 @@ def test_directory_owned_by_another_user_is_not_used(site: Path, cache_dir: Path
 # Everything is imported before the switch: the interpreter's own files may
 # live where "nobody" cannot read (root's home).
 CHILD_AS_NOBODY = """
-import os, sys, logging
-import nitro_dispatch._cache, nitro_dispatch._digest, _blake2
+import email.parser, os, sys, logging
+import nitro_dispatch._cache, nitro_dispatch._digest, nitro_dispatch._metadata_files, _blake2
 from nitro_dispatch import list_installed_plugins
 logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
 os.setgid(65534)
@@ -325,7 +325,7 @@ def test_as_another_user_a_cache_made_by_root_is_not_used(
         assert names(site) == ["sturdy"]
         cache_file = the_cache_file(cache)
         doc = _cache.decode(cache_file.read_bytes())
-        doc["entries"][str(site)]["dists"][0][7][0][0] = "planted"
+        doc["entries"][str(site)]["dists"][0][4][4][0][0] = "planted"
         cache_file.write_bytes(_cache.encode(doc))
         os.chmod(cache, 0o755)
         os.chmod(cache_file, 0o644)

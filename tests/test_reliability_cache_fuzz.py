@@ -123,6 +123,11 @@ def test_cache_reader_fuzz(tmp_path: Path) -> None:
                           env=env, capture_output=True, text=True, timeout=120)
     context = "seed %d: status %d\n%s" % (seed, proc.returncode, proc.stderr[-3000:])
     assert proc.returncode == 0, context  # a negative status is a signal (a crash)
-    assert proc.stderr == "", context
+    # Nothing on stderr but the warning a believed doctored record may give
+    # (a cached "problem" string: that distribution's entry points skipped).
+    believed = "skipping the entry points of "
+    assert all(line.startswith(believed) or line.startswith(" ") or not line.strip()
+               for line in proc.stderr.splitlines()), context
+    assert "Traceback" not in proc.stderr and "Fatal" not in proc.stderr, context
     word, cases, listings = proc.stdout.split()
     assert word == "ok" and int(cases) >= 500 and int(listings) >= 10, proc.stdout

@@ -27,8 +27,8 @@ POSIX_ONLY = pytest.mark.skipif(os.name != "posix", reason="symbolic links and F
 # Everything is imported before an optional switch of user: the interpreter's
 # own files may live where "nobody" cannot read (root's home).
 CHILD = textwrap.dedent("""
-    import logging, os, sys
-    import nitro_dispatch._distributions
+    import email.parser, logging, os, sys
+    import nitro_dispatch._distributions, nitro_dispatch._metadata_files
     from nitro_dispatch import list_installed_plugins
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
     if sys.argv[2] == "nobody":

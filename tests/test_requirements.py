@@ -17,7 +17,7 @@ import nitro_dispatch
 from fixtures import make_dist_info, write_module
 from nitro_dispatch import (PHASES, DependencyError, PluginBase, PluginLoadError, PluginManager,
                             PluginRegistrationError)
-from nitro_dispatch._distributions import _list_installed
+from nitro_dispatch._distributions import list_with_index
 from nitro_dispatch._requirements import check_distributions
 
 IMPORTED: List[str] = []
@@ -234,7 +234,7 @@ def test_requirements_and_versions_come_from_the_listing_records(site: Path) -> 
     assert egg.name == "ndtest_eggy.egg-info"  # no version in the name: read from PKG-INFO
     for _ in range(2):  # a scan, then (where the cache keeps it) the cache
         index: List[Any] = []
-        [item] = _list_installed(group, [str(site)], index)
+        [item] = list_with_index(group, [str(site)], index)
         assert item.requires == ("ndtest-other>=1", "ndtest-eggy")
         reports = check_distributions([item], index)
         report = reports["ndtest_rec"]

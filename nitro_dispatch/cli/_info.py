@@ -5,7 +5,7 @@ metadata refuses it)."""
 from __future__ import annotations
 
 import argparse
-from typing import Any, List
+from typing import Any, List, Optional
 
 from .._describe import describe_plugin, format_problem, source_fields
 from .._errors import NitroPluginError
@@ -16,8 +16,10 @@ from ._common import (EXIT_OK, EXIT_PROBLEMS, RAW, UNKNOWN, UsageError, add_comm
 from ._output import error, out, print_fields, print_json, render_table, screen_width
 
 HELP = """\
-Show one plugin's metadata, source, dependencies (each checked against the
-plugins found) and hooks.  This imports the plugin and its dependencies."""
+Show one plugin's metadata, source, its distribution's requirements (as
+installed: Requires-Dist, or an egg-info's requires.txt), dependencies
+(each checked against the plugins found) and hooks.  This imports the
+plugin and its dependencies."""
 
 
 def add_parser(commands: Any) -> None:
@@ -46,9 +48,9 @@ def lookup(manager: PluginManager, opts: argparse.Namespace) -> str:
     registered = manager.get_registered_plugins()
     if name in registered:
         return name
-    from packaging.utils import canonicalize_name
+    from .._metadata import canonical_name
 
-    same = [n for n in registered if canonicalize_name(n) == canonicalize_name(name)]
+    same = [n for n in registered if canonical_name(n) == canonical_name(name)]
     if len(same) == 1:
         return same[0]
     claims = [p for p in manager.get_problems() if p.plugin == name]
@@ -64,6 +66,31 @@ def lookup(manager: PluginManager, opts: argparse.Namespace) -> str:
     raise UsageError("no plugin named %r is installed in %s%s" % (name, where, hint))
 
 
+def distribution_requires(name: str, source: Any, group: str) -> Optional[List[str]]:
+    """The requirements of the distribution that ships the installed plugin
+    ``name`` (``Requires-Dist``, or an egg-info's ``requires.txt``), as the
+    listing reads them; None for a plugin that is not from a distribution."""
+    if source is None or source.kind != "distribution":
+        return None
+    from .._distributions import list_installed_plugins
+
+    for item in list_installed_plugins(group):
+        if item.name == name and item.dist_name == source.dist_name:
+            return list(item.requires)
+    return []
+
+
+def print_requires(requires: Optional[List[str]]) -> None:
+    if requires is None:
+        return
+    if not requires:
+        out("Distribution requires: none")
+        return
+    out("Distribution requires:")
+    for requirement in requires:
+        out("  %s" % (requirement,))
+
+
 def run(opts: argparse.Namespace) -> int:
     manager = build_manager(opts)
     try:
@@ -73,23 +100,28 @@ def run(opts: argparse.Namespace) -> int:
             error(line)
         return EXIT_PROBLEMS
     source = manager.get_plugin_source(name)
+    requires = distribution_requires(name, source, opts.group)
     try:  # the admission pipeline: a plugin its metadata refuses is never imported
         cls = manager.get_plugin_class(name)
     except NitroPluginError as exc:
         line = format_problem(PluginProblem(name, "import", str(exc), source))
         if opts.json:
-            print_json({"name": name, "source": source.as_dict(), "error": line})
+            print_json({"name": name, "source": source.as_dict(), "requires": requires,
+                        "error": line})
         else:
             print_fields([("Name", name)] + source_fields(source, opts.group))
+            print_requires(requires)
             out("Problem:      %s" % (line,))
         return EXIT_PROBLEMS
     data = describe_plugin(manager, name, cls)
+    data["requires"] = requires  # the distribution's requirements (None: not from one)
     if opts.json:
         print_json(data)
         return EXIT_OK
     print_fields([("Name", name), ("Version", data["version"] or UNKNOWN),
                   ("Description", data["description"] or "-"),
                   ("Author", data["author"] or "-")] + source_fields(source, opts.group))
+    print_requires(requires)
     if data["dependencies"]:
         out("Dependencies:")
         for dep in data["dependencies"]:

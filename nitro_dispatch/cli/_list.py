@@ -35,12 +35,13 @@ class Listed:
     """One row of ``list``."""
 
     __slots__ = ("name", "version", "kind", "value", "module", "attr", "group", "dist_name",
-                 "dist_version", "location", "where", "conflict")
+                 "dist_version", "location", "summary", "requires", "where", "conflict")
 
     def __init__(self, name: Optional[str], version: Optional[str], kind: str, value: str,
                  *, module: Optional[str] = None, attr: Optional[str] = None,
                  group: Optional[str] = None, dist_name: Optional[str] = None,
                  dist_version: Optional[str] = None, location: Optional[str] = None,
+                 summary: Optional[str] = None, requires: Optional[List[str]] = None,
                  where: str = "") -> None:
         self.name = name
         self.version = version
@@ -52,6 +53,8 @@ class Listed:
         self.dist_name = dist_name
         self.dist_version = dist_version
         self.location = location
+        self.summary = summary  # the distribution's Summary header (None: a drop-in)
+        self.requires = requires or []  # the distribution's requirements
         self.where = where  # "distribution x 1.0" / "file f.py": for conflict notes
         self.conflict = False
 
@@ -63,7 +66,7 @@ def from_installed(item: "InstalledPlugin") -> Listed:
     return Listed(item.name, item.dist_version, "distribution", item.value,
                   module=item.module, attr=item.attr, group=item.group,
                   dist_name=item.dist_name, dist_version=item.dist_version,
-                  location=item.location,
+                  location=item.location, summary=item.summary, requires=list(item.requires),
                   where="distribution %s %s" % (item.dist_name, item.dist_version))
 
 

@@ -1,0 +1,61 @@
+"""Reading one metadata file without trusting what is in its place (SPEC
+section 11).
+
+This module owns :func:`read_bytes`: a metadata file is opened without
+blocking (a FIFO planted in its place never hangs a listing) and read only
+when it is a regular file; anything else that is there but cannot be read
+is :class:`Unreadable`, which the listing reports and skips.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+
+TYPE_CHECKING = False  # typing costs more to import than a cached listing
+if TYPE_CHECKING:
+    from typing import List, Optional, Tuple
+
+__all__ = ["Unreadable", "read_bytes", "reason"]
+
+_READ_FLAGS = (os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+               | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0))
+
+
+class Unreadable(Exception):
+    """A metadata folder or file that is there but cannot be read (denied,
+    a FIFO, device or directory in a file's place, a symlink loop)."""
+
+
+def reason(exc: OSError) -> str:
+    """An OSError in a few words."""
+    return exc.strerror or str(exc)
+
+
+def read_bytes(path: str, dir_fd: Optional[int] = None) -> Tuple[bytes, os.stat_result]:
+    """The content of the regular file at ``path`` (relative to the open
+    directory ``dir_fd`` when given) and its stat.  FileNotFoundError and
+    NotADirectoryError propagate (a missing file is normal); any other
+    failure is :class:`Unreadable`."""
+    try:
+        fd = os.open(path, _READ_FLAGS, dir_fd=dir_fd)
+    except (FileNotFoundError, NotADirectoryError):
+        raise
+    except OSError as exc:
+        raise Unreadable("%s: %s" % (os.path.basename(path), reason(exc))) from None
+    try:  # plain os.read: a file object costs more than reading a small file
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise Unreadable("%s is not a regular file" % (os.path.basename(path),))
+        data = os.read(fd, st.st_size + 1)
+        if len(data) == st.st_size:  # the whole file, as fstat saw it
+            return data, st
+        chunks: List[bytes] = [data]  # a short read, or it grew: read to the end
+        while data:
+            data = os.read(fd, 65536)
+            chunks.append(data)
+        return b"".join(chunks), st
+    except OSError as exc:
+        raise Unreadable("%s: %s" % (os.path.basename(path), reason(exc))) from None
+    finally:
+        os.close(fd)

@@ -1,0 +1,5 @@
+"""Stands in for the finder setuptools writes for an editable install."""
+
+
+def install() -> None:
+    pass
