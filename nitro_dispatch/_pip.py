@@ -179,11 +179,23 @@ def pip_failure(run: PipRun, doing: str) -> PluginInstallError:
     for line in run.lines:
         if any(marker in line for marker in _UNREACHABLE):
             return PluginInstallError("cannot reach the package index while %s: %s"
-                                      % (doing, _short(line)))
+                                      % (doing, _connection_reason(line)))
     errors = [line for line in run.lines if line.startswith("ERROR:")]
     said = errors[-1][len("ERROR:"):] if errors else _last_line(run.lines)
     return PluginInstallError("pip failed while %s (exit status %d): %s"
                               % (doing, run.returncode, _short(said or "no message")))
+
+
+def _connection_reason(line: str) -> str:
+    """The gist of one of pip's connection warnings: the socket error (as
+    ``[Errno 111] Connection refused``) and the URL path, else the line."""
+    import re
+
+    errno = re.search(r"\[Errno -?\d+\][^'\")]*", line)
+    where = line.rsplit("': ", 1)[1].strip() if "': " in line else ""
+    if errno is None:
+        return _short(line)
+    return errno.group(0).strip() + (" (%s)" % (where,) if where else "")
 
 
 def _pip_env() -> Dict[str, str]:
