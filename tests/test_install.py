@@ -20,10 +20,13 @@ shared by the module; each test leaves it as it found it (checked with
 
 from __future__ import annotations
 
+import functools
+import http.server
 import json
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional, Sequence
 
@@ -259,6 +262,32 @@ def test_two_spellings_of_one_plugin_name_are_refused(env: Env, untouched: List[
         env.remove("nitro-foo-a")
 
 
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def test_wheels_from_an_index_are_fetched_to_read_their_entry_points(
+        env: Env, untouched: List[str]) -> None:
+    # The wheel directory served over HTTP (on this machine): pip's report then
+    # points to URLs, and the wheels are fetched with pip wheel to be read.
+    handler = functools.partial(_QuietHandler, directory=str(env.wheels))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = "http://127.0.0.1:%d/" % (server.server_address[1],)
+        proc = env.cli("install", "nitro-shout", "--dry-run", "--json", "--no-index",
+                       "--find-links", url, find=False)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    report = json.loads(proc.stdout)
+    assert [(d["name"], [p["name"] for p in d["plugins"]]) for d in report["to_install"]] == [
+        ("nitro-shout", ["shout"]), ("nitro-greet", ["greet"])]
+
+
 # -- graph -----------------------------------------------------------------------
 
 
@@ -295,14 +324,15 @@ def test_graph_of_installed_plugins_as_mermaid_and_dot(env: Env, untouched: List
 
 
 def test_errors_are_one_line_with_status_2(env: Env, untouched: List[str]) -> None:
+    # (--quiet: pip's own output, which streams through otherwise, stays out)
     cases = [
         (("install", "nitro-x>>1"), "requirement 'nitro-x>>1' does not parse"),
         (("uninstall", "gret", "--yes"), "no plugin or plugin distribution named 'gret'"),
         (("uninstall", "setuptools", "--yes"),
          "distribution 'setuptools' ("),
-        (("install", "nitro-greet", "--index-url", "http://127.0.0.1:9/simple"),
+        (("install", "--quiet", "nitro-greet", "--index-url", "http://127.0.0.1:9/simple"),
          "cannot reach the package index while resolving nitro-greet: [Errno 111]"),
-        (("install", "no-such-dist-anywhere"),
+        (("install", "--quiet", "no-such-dist-anywhere"),
          "pip failed while resolving no-such-dist-anywhere (exit status 1): "),
     ]
     for args, message in cases:

@@ -20,7 +20,7 @@ import argparse
 import sys
 from typing import Any, Callable, List, Optional
 
-from ._common import EXIT_OK, EXIT_PROBLEMS, RAW, add_common_options
+from ._common import EXIT_OK, EXIT_PROBLEMS, RAW, add_common_options, plural
 from ._output import out, print_json, render_table, screen_width, warn
 
 __all__ = ["add_parser", "run", "run_uninstall"]
@@ -122,8 +122,7 @@ def run(opts: argparse.Namespace) -> int:
         out(finding.line())
     if report.refused:
         count = len(report.findings)
-        out("install refused: %d problem%s; nothing was installed"
-             % (count, "" if count == 1 else "s"))
+        out("install refused: %s; nothing was installed" % (plural(count, "problem"),))
         return EXIT_PROBLEMS
     for finding in report.warnings:
         warn(finding.line())
@@ -179,15 +178,15 @@ def run_uninstall(opts: argparse.Namespace) -> int:
     for target in report.targets:
         gone = [p.name for p in report.removed if p.dist_name == target.dist_name]
         out("Removed %s %s%s" % (target.dist_name, target.dist_version,
-                                  "; plugins gone: %s" % ", ".join(gone) if gone else ""))
+                                 "; plugins gone: %s" % ", ".join(gone) if gone else ""))
     return EXIT_OK
 
 
 def _confirm(plan: Any) -> bool:
     """Ask on standard error; read the answer from standard input."""
     what = "; ".join("%s %s (%s %s)" % (t.dist_name, t.dist_version,
-                                         "plugin" if len(t.plugins) == 1 else "plugins",
-                                         ", ".join(t.plugins)) for t in plan.targets)
+                                        "plugin" if len(t.plugins) == 1 else "plugins",
+                                        ", ".join(t.plugins)) for t in plan.targets)
     sys.stderr.write("Uninstall %s? [y/N] " % (what,))
     sys.stderr.flush()
     try:
