@@ -374,9 +374,10 @@ def _fits(spec: str, version: str) -> bool:
 
 def _mermaid_text(text: str) -> str:
     """Text for a quoted Mermaid label: Mermaid's entity codes for the
-    characters that would end the label or read as markup."""
+    characters that would end the label (``"``), start one (``#``) or open
+    markup (``<``); ``>`` stays readable (``nitro-greet>=1``)."""
     out = str(text).replace("#", "#35;").replace('"', "#quot;").replace("<", "#lt;")
-    return out.replace(">", "#gt;").replace("\n", " ")
+    return out.replace("\n", " ")
 
 
 def _dot_text(text: str) -> str:

@@ -237,8 +237,10 @@ def install_plugins(requirements: Iterable[str], *, host: Optional[str] = None,
         if report.findings or dry_run or not plan:
             return report
         before = _plugin_keys(report.group)
-        run = run_pip(["install", "--no-deps", *args, "--find-links",
-                       os.path.join(tmp, "wheels"), *[d.pin() for d in plan]], progress)
+        fetched = os.path.join(tmp, "wheels")  # offered again, so nothing is fetched twice
+        offer = ["--find-links", fetched] if os.listdir(fetched) else []
+        run = run_pip(["install", "--no-deps", *args, *offer, *[d.pin() for d in plan]],
+                      progress)
         if run.returncode != 0:
             raise pip_failure(run, "installing %s" % (", ".join(d.pin() for d in plan),))
     report.installed = list(plan)

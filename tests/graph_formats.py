@@ -130,8 +130,8 @@ _NAMED = {"quot": '"', "lt": "<", "gt": ">", "amp": "&"}
 
 
 def _decode(label: str) -> str:
-    if "<" in label.replace("<br/>", "") or ">" in label.replace("<br/>", ""):
-        raise ValueError("Mermaid: raw angle bracket in label %r" % (label,))
+    if "<" in label.replace("<br/>", ""):
+        raise ValueError("Mermaid: markup in label %r" % (label,))
 
     def entity(match: "re.Match[str]") -> str:
         code = match.group(1)
