@@ -108,25 +108,50 @@ def read_state(group: str, host: Optional[str] = None, planned: Sequence[Planned
     """The installed plugins of ``group`` on ``path`` (default
     ``sys.path``) and what their metadata says; with ``planned``, as it
     would be once those distributions are installed (each replaces an
-    installed distribution of the same canonical name)."""
-    from ._distributions import InstalledPlugin, _list_installed
+    installed distribution of the same canonical name).
+
+    The planned distributions are written as metadata folders
+    (``METADATA``, ``entry_points.txt``) into a temporary directory put
+    first on the path, so the listing reads them as it reads any installed
+    distribution and they shadow the installed ones of their names."""
+    if not planned:
+        return _read_state(group, host, path)
+    import sys
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="nitro-dispatch-planned-") as site:
+        for dist in planned:
+            _write_dist_info(site, dist, group)
+        state = _read_state(group, host, [site, *(sys.path if path is None else path)])
+    for plugin in state.plugins:
+        if plugin.location == site:
+            plugin.location = PLANNED
+    return state
+
+
+def _read_state(group: str, host: Optional[str], path: Optional[Sequence[str]]
+                ) -> MetadataState:
+    from ._distributions import _list_installed
     from ._requirements import check_distributions
 
     index: List[Any] = []
     plugins = _list_installed(group, path, index)
-    if planned:
-        replaced = {canonical_name(d.name) for d in planned}
-        plugins = [p for p in plugins if canonical_name(p.dist_name) not in replaced]
-        # The listing's record of a plugin distribution, first on the path.
-        index.insert(0, (PLANNED, [[canonical_name(d.name), None, 0, 0, 0, d.name, d.version,
-                                    [list(p) for p in d.plugins], list(d.requires)]
-                                   for d in planned]))
-        for dist in planned:
-            plugins.extend(InstalledPlugin(name, value, group, dist.name, dist.version,
-                                           PLANNED, dist.requires)
-                           for name, value in dist.plugins)
-        plugins.sort(key=lambda p: (p.name, p.dist_name))
     return MetadataState(group, host, plugins, check_distributions(plugins, index, host))
+
+
+def _write_dist_info(site: str, dist: PlannedDist, group: str) -> None:
+    """``dist`` as an installer would leave its metadata."""
+    import os
+
+    folder = os.path.join(site, "%s-%s.dist-info" % (canonical_name(dist.name), dist.version))
+    os.mkdir(folder)
+    headers = ["Metadata-Version: 2.1", "Name: " + dist.name, "Version: " + dist.version]
+    headers.extend("Requires-Dist: " + " ".join(r.split()) for r in dist.requires)
+    with open(os.path.join(folder, "METADATA"), "w", encoding="utf-8") as f:
+        f.write("\n".join(headers) + "\n\n")
+    with open(os.path.join(folder, "entry_points.txt"), "w", encoding="utf-8") as f:
+        f.write("[%s]\n" % (group,))
+        f.writelines("%s = %s\n" % (name, value) for name, value in dist.plugins)
 
 
 # -- the graph ----------------------------------------------------------------
