@@ -4,11 +4,12 @@ marks from metadata alone, rendered as Mermaid and DOT that parse."""
 
 from __future__ import annotations
 
+import ast
 import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Dict, Mapping, Sequence
+from typing import Dict, Mapping, Sequence, Set
 
 import pytest
 
@@ -18,6 +19,7 @@ from nitro_dispatch._graph import (GraphEdge, GraphNode, PlannedDist, PluginGrap
                                    read_state)
 
 GROUP = "nitro_dispatch.plugins"
+PACKAGE = Path(__file__).resolve().parent.parent / "nitro_dispatch"
 
 
 def dist(site: Path, name: str, version: str, plugins: Mapping[str, str],
@@ -163,3 +165,21 @@ def test_planned_distributions_replace_installed_ones(site: Path) -> None:
     assert ("loud", "dependency") not in messages  # nitro-greet 2.0 fits nitro-greet>=2
     conflict = [m for _, phase, m, *_ in state.findings() if phase == "conflict"]
     assert len(conflict) == 1 and "nitro-new 1.0 as 'FOO.bar'" in conflict[0]
+
+
+def _relative_imports(module: str) -> Set[str]:
+    tree = ast.parse((PACKAGE / (module + ".py")).read_text(encoding="utf-8"))
+    return {(node.module or "").split(".")[0] for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and node.level == 1}
+
+
+def test_install_graph_and_pip_modules_import_only_downward() -> None:
+    # layer 0 records and layer 1 metadata tools; _install and _graph are layer 5
+    assert _relative_imports("_pip") == {"_errors"}
+    assert _relative_imports("_graph") <= {"_source", "_distributions", "_requirements",
+                                           "_metadata", "_installed"}
+    assert _relative_imports("_install") <= {"_graph", "_pip", "_source", "_describe",
+                                             "_distributions", "_metadata", "_installed"}
+    for module in ("_pip", "_graph", "_install"):
+        text = (PACKAGE / (module + ".py")).read_text(encoding="utf-8")
+        assert "from . import" not in text and "import nitro_dispatch" not in text
