@@ -343,7 +343,7 @@ def test_errors_are_one_line_with_status_2(env: Env, untouched: List[str]) -> No
         assert proc.stdout == "", proc.stdout
 
 
-def test_pip_missing_is_one_line(env: Env, tmp_path: Path) -> None:
+def test_pip_missing_or_too_old_is_one_line(env: Env, tmp_path: Path) -> None:
     bare = tmp_path / "bare"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True,
                    capture_output=True)
@@ -360,6 +360,19 @@ def test_pip_missing_is_one_line(env: Env, tmp_path: Path) -> None:
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert proc.stderr.startswith("nitro-dispatch: error: pip is not available in this "
                                   "environment"), proc.stderr
+    assert proc.stderr.count("\n") == 1
+    # A pip older than 22.2 (a stand-in that answers --version as pip 21.3.1 does).
+    (lib / "pip").mkdir()
+    (lib / "pip" / "__init__.py").write_text("", encoding="utf-8")
+    (lib / "pip" / "__main__.py").write_text(
+        "import sys\nprint('pip 21.3.1 from %s (python 3)' % __file__)\n"
+        "sys.exit(0 if sys.argv[1:] == ['--version'] else 3)\n", encoding="utf-8")
+    proc = subprocess.run([str(python), "-m", "nitro_dispatch", "install", "nitro-greet"],
+                          capture_output=True, text=True, cwd=str(tmp_path), timeout=120,
+                          env=dict(env.env(), PYTHONPATH=str(lib)))
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert proc.stderr.startswith("nitro-dispatch: error: pip 21.3.1 is too old: installing "
+                                  "plugins needs pip 22.2 or later"), proc.stderr
     assert proc.stderr.count("\n") == 1
 
 
