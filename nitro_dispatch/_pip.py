@@ -148,12 +148,15 @@ def finding_args(args: Sequence[str]) -> List[str]:
 
 def run_pip(args: Sequence[str], echo: Optional[Callable[[str], None]] = None) -> PipRun:
     """Run ``python -m pip ARGS`` in this environment; each line of its
-    output goes to ``echo`` as it comes (without its line end)."""
+    output goes to ``echo`` as it comes (without its line end).  Should
+    ``echo`` raise, pip's output is still read to the end (pip is never cut
+    off mid-install by a full pipe), and then the error is raised."""
     import subprocess
 
     cmd = [sys.executable, "-m", "pip", *args[:1], "--no-input",
            "--disable-pip-version-check", *args[1:]]
     lines: List[str] = []
+    failed: Optional[Exception] = None  # echo's, raised once pip is done
     try:
         with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                               stdin=subprocess.DEVNULL, env=_pip_env(), encoding="utf-8",
@@ -164,12 +167,17 @@ def run_pip(args: Sequence[str], echo: Optional[Callable[[str], None]] = None) -
                 lines.append(line)
                 if len(lines) > 2 * _TAIL:
                     del lines[:_TAIL]
-                if echo is not None:
-                    echo(line)
+                if echo is not None and failed is None:
+                    try:
+                        echo(line)
+                    except Exception as exc:  # a closed stdout: pip still finishes its work
+                        failed = exc
             returncode = proc.wait()
     except OSError as exc:
         raise PluginInstallError("cannot run pip (%s -m pip): %s" % (sys.executable, exc)) \
             from None
+    if failed is not None:
+        raise failed
     return PipRun(cmd, returncode, lines[-_TAIL:])
 
 
