@@ -17,6 +17,7 @@ from ._plugin import PluginBase
 from ._plan import HookTrace
 from ._registry import HookRegistry
 from ._source import PluginProblem, PluginSource
+from ._version import __version__  # noqa: F401  (re-exported)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # the lazily imported names, for type checkers
@@ -25,7 +26,6 @@ if TYPE_CHECKING:  # the lazily imported names, for type checkers
     from ._install import install_plugins, uninstall_plugins
     from ._pip import PluginInstallError
 
-__version__ = "1.3.0"
 
 __all__ = [
     "PluginManager",
