@@ -1,11 +1,14 @@
 """The README's first command: ``python examples/demo.py``.
 
 Creates a fresh virtual environment, pip-installs nitro_dispatch and the
-sample plugins of ``sample_plugins/`` into it as real distributions, and
-runs ``examples/demo_app.py`` there: an application that lists the
-installed plugins (reading metadata only), loads them in dependency order
-and triggers events.  Then it runs the ``nitro-dispatch`` command of that
-environment.  Needs only Python and pip (and PyPI for ``packaging`` and
+demo application's event declarations into it, installs the sample plugins
+of ``sample_plugins/`` with ``nitro-dispatch install`` (which checks them
+before pip installs them), and runs ``examples/demo_app.py`` there: an
+application that lists the installed plugins (reading metadata only), loads
+them in dependency order and triggers events.  Then it runs the
+``nitro-dispatch`` command of that environment: list, graph, check, info,
+events, and an uninstall that is refused because another plugin needs
+what it would remove.  Needs only Python and pip (and PyPI for ``packaging`` and
 setuptools); the environment is deleted afterwards unless ``--keep`` is
 given.
 
@@ -33,6 +36,9 @@ SAMPLES = sorted(p for p in (ROOT / "sample_plugins").iterdir() if (p / "pyproje
 # What building nitro_dispatch needs, copied out of the work tree first.
 PROJECT_FILES = ["pyproject.toml", "README.md", "LICENSE", "setup.cfg", "nitro_dispatch"]
 _NOT_COPIED = shutil.ignore_patterns("__pycache__", "*.pyc", "build", "dist", "*.egg-info")
+# Installed with pip as the application would be; the other samples are
+# plugins, installed with ``nitro-dispatch install``.
+APPLICATION = ("nitro-demo-events",)
 
 
 def copy_sources(dest: Path) -> List[Path]:
@@ -56,19 +62,24 @@ def copy_sources(dest: Path) -> List[Path]:
 def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python examples/demo.py",
-        description="Create a fresh virtual environment, pip-install nitro_dispatch and the "
-                    "sample plugin distributions of sample_plugins/ into it, run an "
+        description="Create a fresh virtual environment, pip-install nitro_dispatch into it, "
+                    "install the sample plugin distributions of sample_plugins/ with "
+                    "nitro-dispatch install, run an "
                     "application that lists, loads and triggers them, then the "
-                    "nitro-dispatch command's list, check and info.")
+                    "nitro-dispatch command's install, list, graph, check, info, events "
+                    "and uninstall.")
     parser.add_argument("--keep", action="store_true",
                         help="keep the virtual environment afterwards and print where it is")
     return parser.parse_args(argv)
 
 
-def run(args: List[str], title: str) -> None:
+def run(args: List[str], title: str, status: int = 0) -> None:
+    """Show and run a command; it must exit with ``status``."""
     print("\n$ %s   # %s" % (" ".join(Path(a).name if os.sep in a else a for a in args), title),
           flush=True)
-    subprocess.run(args, check=True)
+    proc = subprocess.run(args)
+    if proc.returncode != status:
+        raise subprocess.CalledProcessError(proc.returncode, args)
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -79,17 +90,22 @@ def main(argv: Optional[List[str]] = None) -> int:
         venv.create(home, with_pip=True)
         bindir = home / ("Scripts" if os.name == "nt" else "bin")
         python = str(bindir / "python")
-        print("Installing nitro-dispatch and %d sample distributions: %s"
-              % (len(SAMPLES), ", ".join(p.name for p in SAMPLES)), flush=True)
         sources = copy_sources(home / "src")
+        plugins = [p for p in sources[1:] if p.name not in APPLICATION]
+        print("Installing nitro-dispatch and the application's events (%s)"
+              % ", ".join(APPLICATION), flush=True)
         subprocess.run([python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-                       + [str(p) for p in sources], check=True)
-        run([python, str(ROOT / "examples" / "demo_app.py")], "the application")
+                       + [str(p) for p in sources if p not in plugins], check=True)
         cli = str(bindir / "nitro-dispatch")
+        run([cli, "install", "--quiet"] + [str(p) for p in plugins],
+            "install the sample plugins, checked before pip installs them")
+        run([python, str(ROOT / "examples" / "demo_app.py")], "the application")
         run([cli, "list"], "what is installed, without importing it")
+        run([cli, "graph"], "how the plugins fit together (Mermaid; --format dot for Graphviz)")
         run([cli, "check"], "import, validate and resolve every plugin")
         run([cli, "info", "audit"], "one plugin in detail")
         run([cli, "events"], "the declared events and the plugins that hook them")
+        run([cli, "uninstall", "welcome"], "refused: the audit plugin needs it", status=1)
     except subprocess.CalledProcessError as exc:
         print("demo failed: %s exited with %s" % (exc.cmd[0], exc.returncode), file=sys.stderr)
         return 1

@@ -26,6 +26,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # the lazily imported names, for type checkers
     from ._distributions import InstalledPlugin, list_installed_plugins
     from ._dropin_listing import DropinPlugin, list_dropin_plugins
+    from ._install import install_plugins, uninstall_plugins
+    from ._pip import PluginInstallError
 
 __all__ = [
     "__version__",
@@ -43,6 +45,9 @@ __all__ = [
     "list_installed_plugins",
     "DropinPlugin",
     "list_dropin_plugins",
+    "install_plugins",
+    "uninstall_plugins",
+    "PluginInstallError",
     "PHASES",
     "DEFAULT_GROUP",
     "NitroPluginError",
@@ -59,6 +64,7 @@ __all__ = [
 
 _LAZY = {"list_installed_plugins", "InstalledPlugin"}
 _LAZY_DROPINS = {"list_dropin_plugins", "DropinPlugin"}
+_LAZY_INSTALL = {"install_plugins", "uninstall_plugins", "PluginInstallError"}
 
 
 def __getattr__(name: str) -> object:
@@ -71,4 +77,8 @@ def __getattr__(name: str) -> object:
         from . import _dropin_listing
 
         return getattr(_dropin_listing, name)
+    if name in _LAZY_INSTALL:  # pip, json and packaging only when installing
+        from . import _install
+
+        return getattr(_install, name)
     raise AttributeError("module 'nitro_dispatch' has no attribute %r" % (name,))

@@ -20,7 +20,7 @@ LAYERS: List[Tuple[str, ...]] = [
     # 1 tools: matching, timeouts, checks, hook markers, metadata, drop-in files
     ("_patterns", "_timeouts", "_validate", "_hooks", "_cycles", "_distributions", "_cache",
      "_requirements", "_metadata", "_metadata_files", "_safe_read", "_installed",
-     "_dropin_files", "_dropin_listing"),
+     "_dropin_files", "_dropin_listing", "_pip"),
     # 2 engine
     ("_events", "_registry", "_runner", "_event", "_calls", "_failures", "_plan", "_modes"),
     # 3 model: the plugin class, sources that import code, the resolver

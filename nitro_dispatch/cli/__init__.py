@@ -21,10 +21,25 @@
     declarations and the plugins.  ``check`` uses the same declarations to
     report plugins that hook undeclared events.
 
+``install REQ...`` / ``uninstall NAME...``
+    Install plugin distributions with pip after checking, before anything
+    changes, that they can work here; remove them unless other plugins
+    need them (see :mod:`nitro_dispatch._install`).
+``graph``
+    The installed plugins and the dependencies between them, as Mermaid or
+    DOT, from metadata alone.
+
 Each command is a module of this package (``_list``, ``_check``, ``_info``,
-``_events``) with ``add_parser(subparsers)`` and ``run(opts) -> int``;
-:data:`COMMANDS` lists them in the order ``--help`` shows them.
-``_common`` holds what they share, ``_output`` the robust writers.
+``_events``, ``_install`` (install and uninstall), ``_graph``) with
+``add_parser(subparsers)`` and ``run(opts) -> int``; :data:`COMMANDS` lists
+them in the order ``--help`` shows them.  ``_common`` holds what they share,
+``_output`` the robust writers.
+
+A host application's own command: its console script calls
+``main(prog="myapp-plugins", host="myapp")`` and gets every command under
+its program name (in usage, help and errors), with ``--host`` defaulting to
+its distribution; ``group`` and ``events_group`` set the default
+entry-point groups.
 
 Options common to all commands, accepted before or after the command name:
 ``--group G`` reads another entry-point group, ``--path DIR`` (repeatable)
@@ -69,29 +84,30 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Optional, Sequence
+from typing import List, Optional, Sequence, Tuple
 
 from .._describe import format_problem
 from .._dropin_listing import DropinClass, scan_dropin_source
 from .._errors import NitroPluginError
 from .._manager import DEFAULT_GROUP
 from .._version import __version__
-from . import _check, _events, _info, _list
+from . import _check, _events, _graph, _info, _install, _list
 from ._common import (EXIT_CLOSED_PIPE, EXIT_OK, EXIT_USAGE, RAW, Parser, UsageError,
                       add_common_options, describe_os_error)
-from ._output import (PROG, OutputFailed, error, flush_stdout, library_logging, render_table,
-                      silence)
+from ._output import (PROG, OutputFailed, error, flush_stdout, library_logging, program_name,
+                      render_table, silence)
 
 __all__ = ["main", "build_parser", "scan_dropin_source", "DropinClass", "format_problem",
            "render_table", "COMMANDS"]
 
 #: The command modules, in the order ``--help`` lists them.
-COMMANDS = (_list, _check, _info, _events)
+COMMANDS = (_list, _check, _info, _events, _install, _graph)
 
 _DESCRIPTION = """\
 List, check and inspect nitro_dispatch plugins: those installed as
 distributions (entry points) and those dropped as *_plugin.py files into
-directories given with --path."""
+directories given with --path.  Install and remove plugin distributions
+(checked before pip changes anything), and draw how they fit together."""
 
 _EPILOG = """\
 The options --group, --path and -v may come before or after the command.
@@ -102,24 +118,46 @@ that does not import), 2 bad arguments, unknown names or other errors,
 Run '%(prog)s COMMAND --help' for a command's options."""
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of ``nitro-dispatch``."""
-    parser = Parser(prog=PROG, description=_DESCRIPTION, epilog=_EPILOG, formatter_class=RAW)
-    parser.add_argument("--version", action="version", version="%(prog)s " + __version__)
+def build_parser(prog: Optional[str] = None, *, host: Optional[str] = None,
+                 events_group: Optional[str] = None) -> argparse.ArgumentParser:
+    """The argument parser of ``nitro-dispatch`` (or of a host's command
+    named ``prog``, whose ``--host`` and ``--events-group`` default to
+    ``host`` and ``events_group``)."""
+    return _build(prog, host, events_group)[0]
+
+
+def _build(prog: Optional[str], host: Optional[str],
+           events_group: Optional[str]) -> Tuple[argparse.ArgumentParser, List[str]]:
+    """The parser and its command names."""
+    description = _DESCRIPTION
+    version = "%(prog)s " + __version__
+    if prog is not None and prog != PROG:
+        version = "%%(prog)s (nitro-dispatch %s)" % (__version__,)
+    if host is not None:
+        description += ("\n\nPlugins are checked against the installed %s (the default of "
+                        "--host)." % (host,))
+    parser = Parser(prog=prog or PROG, description=description, epilog=_EPILOG,
+                    formatter_class=RAW)
+    parser.add_argument("--version", action="version", version=version)
     add_common_options(parser, "global_")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     for command in COMMANDS:
         command.add_parser(commands)
-    return parser
+    for sub in commands.choices.values():  # a command without the option ignores it
+        if host is not None:
+            sub.set_defaults(host=host)
+        if events_group is not None:
+            sub.set_defaults(events_group=events_group)
+    return parser, list(commands.choices)
 
 
-def _merge_common(opts: argparse.Namespace) -> None:
+def _merge_common(opts: argparse.Namespace, default_group: str = DEFAULT_GROUP) -> None:
     group = getattr(opts, "group", None)
     if group is None:
         group = opts.global_group
     if group is not None and not group.strip():
         raise UsageError("--group needs a non-empty entry-point group name")
-    opts.group = group or DEFAULT_GROUP
+    opts.group = group or default_group
     opts.paths = list(opts.global_paths or ()) + list(getattr(opts, "paths", None) or ())
     opts.verbose = bool(opts.global_verbose or getattr(opts, "verbose", False))
 
@@ -127,19 +165,36 @@ def _merge_common(opts: argparse.Namespace) -> None:
 # -- entry point ----------------------------------------------------------------
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Run the command line; returns the exit status."""
-    parser = build_parser()
+def main(argv: Optional[Sequence[str]] = None, *, prog: Optional[str] = None,
+         host: Optional[str] = None, group: Optional[str] = None,
+         events_group: Optional[str] = None) -> int:
+    """Run the command line; returns the exit status.
+
+    A host application makes these commands its own with a console script
+    calling, say, ``main(prog="myapp-plugins", host="myapp")``: ``prog``
+    names the program in usage, help and errors (default
+    ``nitro-dispatch``); ``host`` is the application's distribution, the
+    default of ``--host`` (``install`` never changes it, and refuses plugins
+    that do not fit its installed version); ``group`` and ``events_group``
+    are the default entry-point groups of plugins and of declared events.
+    """
+    with program_name(prog or PROG):
+        return _main(argv, prog, host, group, events_group)
+
+
+def _main(argv: Optional[Sequence[str]], prog: Optional[str], host: Optional[str],
+          group: Optional[str], events_group: Optional[str]) -> int:
+    parser, names = _build(prog, host, events_group)
     try:
         try:
             opts = parser.parse_args(argv)
         except SystemExit as exc:  # --help and --version
             flush_stdout()
             return exc.code if isinstance(exc.code, int) else EXIT_OK
-        _merge_common(opts)
+        _merge_common(opts, group or DEFAULT_GROUP)
         if opts.command is None:
-            names = ", ".join(c.__name__.rsplit("._", 1)[-1] for c in COMMANDS)
-            raise UsageError("a command is required: %s (see '%s --help')" % (names, PROG))
+            raise UsageError("a command is required: %s (see '%s --help')"
+                             % (", ".join(names), parser.prog))
         with library_logging(opts.verbose):
             try:
                 status: int = opts.handler(opts)

@@ -14,15 +14,20 @@ from __future__ import annotations
 import os
 import sys
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, Iterator, List, Optional, Sequence, Tuple
 
 from .._describe import one_line
 
-__all__ = ["PROG", "OutputFailed", "error", "warn", "out", "flush_stdout", "silence",
+__all__ = ["PROG", "program", "program_name", "OutputFailed", "error", "warn", "out",
+           "flush_stdout", "silence",
            "screen_width",
            "wrap", "render_table", "print_json", "print_fields", "library_logging"]
 
 PROG = "nitro-dispatch"
+# The program name errors and warnings carry: a host's own command
+# (``main(prog="myapp-plugins")``) sets it while it runs.
+_PROGRAM: "ContextVar[str]" = ContextVar("nitro_dispatch_cli_program", default=PROG)
 MIN_WIDTH = 40
 
 
@@ -30,12 +35,27 @@ class OutputFailed(Exception):
     """Writing to standard output failed (``__cause__`` says why)."""
 
 
+def program() -> str:
+    """The name of the running command (``nitro-dispatch``, or a host's)."""
+    return _PROGRAM.get()
+
+
+@contextmanager
+def program_name(name: str) -> Iterator[None]:
+    """Errors and warnings name ``name`` as the program while this runs."""
+    token = _PROGRAM.set(name)
+    try:
+        yield
+    finally:
+        _PROGRAM.reset(token)
+
+
 def error(message: str) -> None:
-    err_line("%s: error: %s\n" % (PROG, one_line(message)))
+    err_line("%s: error: %s\n" % (program(), one_line(message)))
 
 
 def warn(message: str) -> None:
-    err_line("%s: warning: %s\n" % (PROG, one_line(message)))
+    err_line("%s: warning: %s\n" % (program(), one_line(message)))
 
 
 def err_line(line: str) -> None:
