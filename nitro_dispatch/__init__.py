@@ -17,13 +17,13 @@ from ._plugin import PluginBase
 from ._plan import HookTrace
 from ._registry import HookRegistry
 from ._source import PluginProblem, PluginSource
+from ._version import __version__  # noqa: F401  (re-exported)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # the lazily imported names, for type checkers
     from ._distributions import InstalledPlugin, list_installed_plugins
     from ._dropin_listing import DropinPlugin, list_dropin_plugins
 
-__version__ = "1.3.0"
 
 __all__ = [
     "PluginManager",

@@ -284,7 +284,7 @@ class _Versions:
     __slots__ = ("index", "needed", "by_name", "known")
 
     def __init__(self, index: List[Tuple[str, Any]], needed: Any) -> None:
-        from . import __version__
+        from ._version import __version__
 
         self.index = index
         self.needed = needed  # the names that may be asked for

@@ -680,14 +680,14 @@ def test_format_problem_puts_plugin_and_source_first() -> None:
 def test_cli_docstring_examples_run() -> None:
     import doctest
 
-    import nitro_dispatch._cli_output
+    import nitro_dispatch.cli._output
     import nitro_dispatch._describe
     import nitro_dispatch._dropin_listing
     import nitro_dispatch.cli
 
     # The examples moved with their code: the static reading of drop-in files
     # to the library, tables to the output layer, problem lines to _describe.
-    modules = [nitro_dispatch.cli, nitro_dispatch._cli_output, nitro_dispatch._describe,
+    modules = [nitro_dispatch.cli, nitro_dispatch.cli._output, nitro_dispatch._describe,
                nitro_dispatch._dropin_listing]
     results = [doctest.testmod(module) for module in modules]
     assert sum(r.attempted for r in results) >= 2 and sum(r.failed for r in results) == 0

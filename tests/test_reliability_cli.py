@@ -17,7 +17,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 import pytest
 
 from fixtures import make_plugin_dist, write_module
-from nitro_dispatch import cli
+from nitro_dispatch.cli._output import print_json
 from venv_support import PROJECT, REPO_ROOT, Venv, make_plugin_project
 from venv_support import venv_factory_fixture  # noqa: F401  (provides venv_factory)
 
@@ -217,5 +217,5 @@ def test_info_json_is_strict_json(tmp_path: Path) -> None:
 def test_print_json_spells_non_finite_numbers(monkeypatch: pytest.MonkeyPatch) -> None:
     out = io.StringIO()
     monkeypatch.setattr(sys, "stdout", out)
-    cli._print_json({"a": [float("nan"), float("-inf"), 1.5, "x"], "b": float("inf"), "c": 2})
+    print_json({"a": [float("nan"), float("-inf"), 1.5, "x"], "b": float("inf"), "c": 2})
     assert json.loads(out.getvalue()) == {"a": ["nan", "-inf", 1.5, "x"], "b": "inf", "c": 2}

@@ -4,7 +4,7 @@ tables, JSON, and where the library's log goes while a command runs.
 Output never fails the command: characters the terminal's encoding cannot
 carry are written as backslash escapes; a standard output or error that was
 closed before the command started is skipped, as ``print()`` does; a
-standard output that fails otherwise raises :class:`_OutputFailed`, which
+standard output that fails otherwise raises :class:`OutputFailed`, which
 :func:`nitro_dispatch.cli.main` turns into an exit status.  JSON is strict
 (ASCII, non-finite numbers spelled as strings).
 """
@@ -16,58 +16,60 @@ import sys
 from contextlib import contextmanager
 from typing import Any, Iterator, List, Optional, Sequence, Tuple
 
-from ._describe import one_line as _one_line
+from .._describe import one_line
 
-__all__ = ["PROG", "render_table"]
+__all__ = ["PROG", "OutputFailed", "error", "warn", "out", "flush_stdout", "silence",
+           "screen_width",
+           "wrap", "render_table", "print_json", "print_fields", "library_logging"]
 
 PROG = "nitro-dispatch"
 MIN_WIDTH = 40
 
 
-class _OutputFailed(Exception):
+class OutputFailed(Exception):
     """Writing to standard output failed (``__cause__`` says why)."""
 
 
-def _error(message: str) -> None:
-    _err_line("%s: error: %s\n" % (PROG, _one_line(message)))
+def error(message: str) -> None:
+    err_line("%s: error: %s\n" % (PROG, one_line(message)))
 
 
-def _warn(message: str) -> None:
-    _err_line("%s: warning: %s\n" % (PROG, _one_line(message)))
+def warn(message: str) -> None:
+    err_line("%s: warning: %s\n" % (PROG, one_line(message)))
 
 
-def _err_line(line: str) -> None:
+def err_line(line: str) -> None:
     """Write to stderr; if that fails there is nowhere left to say so."""
     stream = sys.stderr
     if stream is None:  # started without one
         return
     try:
-        _write(stream, line)
+        write(stream, line)
         stream.flush()
     except (OSError, ValueError):
-        _silence(stream)
+        silence(stream)
 
 
-def _out(text: str = "") -> None:
-    """One line on stdout; :class:`_OutputFailed` when it cannot be written."""
+def out(text: str = "") -> None:
+    """One line on stdout; :class:`OutputFailed` when it cannot be written."""
     stream = sys.stdout
     if stream is None:  # started without one: discard, as print() does
         return
     try:
-        _write(stream, text + "\n")
+        write(stream, text + "\n")
     except (OSError, ValueError) as exc:  # ValueError: the stream was closed
-        raise _OutputFailed() from exc
+        raise OutputFailed() from exc
 
 
-def _flush_stdout() -> None:
+def flush_stdout() -> None:
     if sys.stdout is not None:
         try:
             sys.stdout.flush()
         except (OSError, ValueError) as exc:
-            raise _OutputFailed() from exc
+            raise OutputFailed() from exc
 
 
-def _write(stream: Any, text: str) -> None:
+def write(stream: Any, text: str) -> None:
     """``stream.write(text)``, escaping what the stream's encoding cannot
     carry instead of failing (a text stream encodes before it writes, so a
     failed attempt wrote nothing)."""
@@ -78,7 +80,7 @@ def _write(stream: Any, text: str) -> None:
         stream.write(text.encode(encoding, "backslashreplace").decode(encoding))
 
 
-def _silence(stream: Any) -> None:
+def silence(stream: Any) -> None:
     """Point ``stream``'s descriptor at the null device, so that what is
     still buffered in it can be flushed at exit without another error."""
     try:
@@ -91,7 +93,7 @@ def _silence(stream: Any) -> None:
         pass
 
 
-def _width() -> int:
+def screen_width() -> int:
     import shutil
 
     return max(MIN_WIDTH, shutil.get_terminal_size((80, 24)).columns)
@@ -121,14 +123,14 @@ def render_table(headers: Sequence[str], rows: Sequence[Sequence[str]],
         widths[max(candidates, key=lambda i: (widths[i], i))] -= 1
     lines: List[str] = []
     for row in [list(headers)] + [list(r) for r in rows]:
-        cells = [_wrap(row[i], widths[i]) for i in range(count)]
+        cells = [wrap(row[i], widths[i]) for i in range(count)]
         for n in range(max(len(c) for c in cells)):
             parts = [(c[n] if n < len(c) else "").ljust(widths[i]) for i, c in enumerate(cells)]
             lines.append((" " * gap).join(parts).rstrip())
     return lines
 
 
-def _wrap(text: str, width: int) -> List[str]:
+def wrap(text: str, width: int) -> List[str]:
     """Cut ``text`` into pieces of at most ``width`` characters, preferably
     after a space or a separator of paths and dotted names."""
     width = max(width, 1)
@@ -142,7 +144,7 @@ def _wrap(text: str, width: int) -> List[str]:
     return pieces
 
 
-def _print_json(data: Any) -> None:
+def print_json(data: Any) -> None:
     """Strict JSON: a non-finite float (``NaN``, ``Infinity`` are not JSON)
     becomes the string ``"nan"``, ``"inf"`` or ``"-inf"``."""
     import json
@@ -150,40 +152,40 @@ def _print_json(data: Any) -> None:
     try:
         text = json.dumps(data, indent=2, allow_nan=False)
     except ValueError:
-        text = json.dumps(_finite(data), indent=2, allow_nan=False)
-    _out(text)
+        text = json.dumps(finite(data), indent=2, allow_nan=False)
+    out(text)
 
 
-def _finite(data: Any) -> Any:
+def finite(data: Any) -> Any:
     if isinstance(data, float):
         return data if data - data == 0.0 else repr(data)  # inf - inf and nan - nan: nan
     if isinstance(data, dict):
-        return {key: _finite(value) for key, value in data.items()}
+        return {key: finite(value) for key, value in data.items()}
     if isinstance(data, (list, tuple)):
-        return [_finite(value) for value in data]
+        return [finite(value) for value in data]
     return data
 
 
-def _print_fields(fields: List[Tuple[str, str]]) -> None:
+def print_fields(fields: List[Tuple[str, str]]) -> None:
     """``Label:  value`` lines; prose (the description) wraps to the screen,
     names and paths stay whole so they can be copied."""
     import textwrap
 
-    width = _width()
+    width = screen_width()
     for label, value in fields:
         head = "%-14s" % (label + ":")
-        value = _one_line(value)
+        value = one_line(value)
         pieces = [value]
         if label == "Description":
             pieces = textwrap.wrap(value, max(20, width - len(head)),
                                    break_on_hyphens=False, break_long_words=False) or [""]
-        _out((head + pieces[0]).rstrip())
+        out((head + pieces[0]).rstrip())
         for piece in pieces[1:]:
-            _out(" " * len(head) + piece)
+            out(" " * len(head) + piece)
 
 
 @contextmanager
-def _library_logging(verbose: bool) -> Iterator[None]:
+def library_logging(verbose: bool) -> Iterator[None]:
     """Silence the library's logger (or, verbose, send it to stderr) for the
     duration of one command; restore it afterwards."""
     import logging

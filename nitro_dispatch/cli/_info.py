@@ -1,0 +1,112 @@
+"""``nitro-dispatch info NAME``: one plugin's metadata, source,
+dependencies and hooks (this imports the plugin)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any, List
+
+from .._describe import describe_plugin, format_problem, source_fields
+from .._errors import NitroPluginError
+from .._manager import PluginManager
+from .._source import PluginProblem
+from ._common import (EXIT_OK, EXIT_PROBLEMS, RAW, UNKNOWN, UsageError, add_common_options,
+                      build_manager)
+from ._output import error, out, print_fields, print_json, render_table, screen_width
+
+HELP = """\
+Show one plugin's metadata, source, dependencies (each checked against the
+plugins found) and hooks.  This imports the plugin and its dependencies."""
+
+
+def add_parser(commands: Any) -> None:
+    parser = commands.add_parser("info", help="show one plugin's metadata, source, "
+                                              "dependencies and hooks",
+                                 description=HELP, formatter_class=RAW)
+    parser.add_argument("name", metavar="NAME", help="the plugin's name")
+    parser.add_argument("--json", action="store_true", help="print JSON for machines")
+    parser.add_argument("--host", metavar="DIST", default=None,
+                        help="the application's distribution (see check --host)")
+    add_common_options(parser, "")
+    parser.set_defaults(handler=run)
+
+
+class PluginTrouble(Exception):
+    """The plugin exists but cannot be used: print the lines, status 1."""
+
+    def __init__(self, lines: List[str]) -> None:
+        super().__init__("; ".join(lines))
+        self.lines = lines
+
+
+def lookup(manager: PluginManager, opts: argparse.Namespace) -> str:
+    """The registered name asked for; otherwise the reason why not."""
+    name: str = opts.name
+    registered = manager.get_registered_plugins()
+    if name in registered:
+        return name
+    from packaging.utils import canonicalize_name
+
+    same = [n for n in registered if canonicalize_name(n) == canonicalize_name(name)]
+    if len(same) == 1:
+        return same[0]
+    claims = [p for p in manager.get_problems() if p.plugin == name]
+    if claims:
+        raise PluginTrouble([format_problem(p) for p in claims])
+    import difflib
+
+    where = "entry-point group %r" % (opts.group,)
+    if opts.paths:
+        where += " or in %s" % ", ".join(opts.paths)
+    close = difflib.get_close_matches(name, registered, n=3)
+    hint = " (did you mean %s?)" % " or ".join(repr(c) for c in close) if close else ""
+    raise UsageError("no plugin named %r is installed in %s%s" % (name, where, hint))
+
+
+def run(opts: argparse.Namespace) -> int:
+    manager = build_manager(opts)
+    try:
+        name = lookup(manager, opts)
+    except PluginTrouble as trouble:
+        for line in trouble.lines:
+            error(line)
+        return EXIT_PROBLEMS
+    source = manager.get_plugin_source(name)
+    incompatible = [p for p in manager.get_problems()
+                    if p.plugin == name and p.phase == "compatibility"]
+    try:
+        if incompatible:  # never imported (SPEC section 10)
+            raise NitroPluginError(incompatible[0].message)
+        cls = manager.get_plugin_class(name)
+    except NitroPluginError as exc:
+        line = format_problem(PluginProblem(name, "import", str(exc), source))
+        if opts.json:
+            print_json({"name": name, "source": source.as_dict(), "error": line})
+        else:
+            print_fields([("Name", name)] + source_fields(source, opts.group))
+            out("Problem:      %s" % (line,))
+        return EXIT_PROBLEMS
+    data = describe_plugin(manager, name, cls)
+    if opts.json:
+        print_json(data)
+        return EXIT_OK
+    print_fields([("Name", name), ("Version", data["version"] or UNKNOWN),
+                  ("Description", data["description"] or "-"),
+                  ("Author", data["author"] or "-")] + source_fields(source, opts.group))
+    if data["dependencies"]:
+        out("Dependencies:")
+        for dep in data["dependencies"]:
+            out("  %s  [%s] %s" % (dep["requirement"], dep["status"], dep["detail"]))
+    else:
+        out("Dependencies: none")
+    if data["hooks"]:
+        out("Hooks:")
+        rows = [[h["event"], str(h["priority"]),
+                 "-" if h["timeout"] is None else "%gs" % h["timeout"],
+                 "async" if h["async"] else "sync", h["method"]] for h in data["hooks"]]
+        for line in render_table(["EVENT", "PRIORITY", "TIMEOUT", "KIND", "METHOD"], rows,
+                                 screen_width() - 2):
+            out("  " + line)
+    else:
+        out("Hooks: none")
+    return EXIT_OK
