@@ -43,7 +43,7 @@ logger = logging.getLogger(__name__)
 EVENTS_GROUP = "nitro_dispatch.events"
 
 
-def _table(kind: str, headers: Sequence[str], rows: Sequence[Sequence[str]],
+def _table(kind: str, headers: Sequence[str], rows: Sequence[Sequence[Any]],
            widths: Sequence[int]) -> Any:
     table = nodes.table(classes=["nitro-dispatch-" + kind])
     group = nodes.tgroup(cols=len(headers))
@@ -60,11 +60,14 @@ def _table(kind: str, headers: Sequence[str], rows: Sequence[Sequence[str]],
     return table
 
 
-def _row(cells: Sequence[str]) -> Any:
+def _row(cells: Sequence[Any]) -> Any:
     row = nodes.row()
-    for text in cells:
+    for cell in cells:
         entry = nodes.entry()
-        entry += nodes.paragraph(text=text)
+        if isinstance(cell, str):
+            entry += nodes.paragraph(text=cell)
+        else:  # nodes already parsed
+            entry += nodes.paragraph("", "", *cell)
         row += entry
     return row
 
@@ -116,9 +119,14 @@ class EventsDirective(SphinxDirective):
             return [nodes.paragraph(text="No events are declared in the entry-point "
                                          "group %s." % (group,))]
         rows = [(spec.name, spec.mode, "yes" if spec.historic else "no",
-                 _one_paragraph(spec.doc)) for spec in specs]
+                 self._inline(_one_paragraph(spec.doc))) for spec in specs]
         return [_table("events", ("Event", "Mode", "Historic", "Documentation"), rows,
                        (20, 10, 10, 60))]
+
+    def _inline(self, text: str) -> List[Any]:
+        """An event's doc as inline reStructuredText (``code``, *emphasis*)."""
+        parsed, messages = self.state.inline_text(text, self.lineno)
+        return list(parsed) + list(messages)
 
 
 def setup(app: Any) -> Dict[str, Any]:
