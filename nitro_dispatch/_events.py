@@ -40,7 +40,7 @@ from ._log import get_logger
 
 TYPE_CHECKING = False  # typing costs more to import than all of nitro_dispatch
 if TYPE_CHECKING:
-    from typing import Any, Callable, Dict, List, Optional, Set, Tuple, TypeVar
+    from typing import Any, Callable, Dict, List, Literal, Optional, Set, Tuple, TypeVar
 
     from ._hooks import HookRecord
     from ._manager import PluginManager
@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from ._source import PluginSource
 
     F = TypeVar("F", bound=Callable[..., Any])
+    Mode = Literal["chain", "collect", "first"]  # the declarable modes, for type checkers
 
 __all__ = ["EventSpec", "event_spec", "MODES", "EVENTS_GROUP", "EventTable", "specs_in"]
 
@@ -106,7 +107,7 @@ def check_declaration(name: Any, mode: Any, historic: Any) -> None:
                               % (name, historic))
 
 
-def event_spec(name: str, mode: str = "chain", historic: bool = False) -> Callable[[F], F]:
+def event_spec(name: str, mode: Mode = "chain", historic: bool = False) -> Callable[[F], F]:
     """Mark a function of a class or module as the declaration of event
     ``name``; its docstring becomes the event's ``doc``.  The function is
     not called: its signature documents the data the event carries.

@@ -27,6 +27,7 @@ TYPE_CHECKING = False  # typing costs more to import than all of nitro_dispatch
 if TYPE_CHECKING:
     from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, Type
 
+    from ._events import Mode
     from ._requirements import PluginMeta
 
 __all__ = ["PluginManager", "DEFAULT_GROUP"]
@@ -564,7 +565,7 @@ class PluginManager:
 
     # -- declared events (see _events.py) ------------------------------------
 
-    def declare_event(self, name: str, *, mode: str = "chain", historic: bool = False,
+    def declare_event(self, name: str, *, mode: Mode = "chain", historic: bool = False,
                       doc: Optional[str] = None) -> EventSpec:
         """Declare an event of the application: ``mode`` is "chain" (the
         data-filter chain), "collect" (list of results) or "first" (first
