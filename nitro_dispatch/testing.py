@@ -167,7 +167,8 @@ def assert_plugin_conforms(plugin_class: Any, manager: PluginManager) -> None:
 def _conformance_problems(plugin_class: Any, manager: PluginManager) -> List[str]:
     if not (isinstance(plugin_class, type) and issubclass(plugin_class, PluginBase)):
         return ["%r is not a PluginBase subclass" % (plugin_class,)]
-    probe = PluginManager(strict_events=True, config=dict(manager.config))
+    probe = PluginManager(strict_events=True, config=dict(manager.config),
+                          validate_metadata=manager.validate_metadata)
     for spec in manager.get_event_specs().values():
         mode: Any = spec.mode  # a str here, one of the modes the declaration accepts
         probe.declare_event(spec.name, mode=mode, historic=spec.historic, doc=spec.doc)

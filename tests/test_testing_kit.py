@@ -250,17 +250,22 @@ def test_the_problems_are_the_ones_a_strict_manager_refuses() -> None:
     strict.unload_all()
 
 
-def test_metadata_and_the_class_itself_are_checked(host: PluginManager) -> None:
-    class BadVersion(PluginBase):
-        name = "badversion"
-        version = "not a version"
+class BadVersion(PluginBase):
+    name = "badversion"
+    version = "not a version"
 
+
+def test_metadata_and_the_class_itself_are_checked(host: PluginManager) -> None:
     with pytest.raises(AssertionError) as info:
         assert_plugin_conforms(BadVersion, host)
     assert "'version' 'not a version' is not a valid PEP 440 version" in str(info.value)
     with pytest.raises(AssertionError) as info:
         assert_plugin_conforms(dict, host)
     assert "<class 'dict'> is not a PluginBase subclass" in str(info.value)
+
+
+def test_metadata_is_checked_as_the_manager_checks_it() -> None:
+    assert_plugin_conforms(BadVersion, PluginManager(validate_metadata=False))
 
 
 def test_a_plugin_that_cannot_be_created_is_reported(host: PluginManager) -> None:
