@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
+import sys
+import textwrap
 from html import unescape
 from pathlib import Path
 from typing import List
@@ -18,6 +21,7 @@ from typing import List
 import pytest
 
 import nitro_dispatch
+from nitro_dispatch.testing import make_distribution
 
 REPO = Path(__file__).resolve().parent.parent
 DOCS = REPO / "docs"
@@ -99,3 +103,81 @@ def test_every_public_name_is_documented_in_the_built_api_reference() -> None:
     missing = [name for name in nitro_dispatch.__all__
                if 'id="nitro_dispatch.%s"' % (name,) not in raw]
     assert missing == []
+
+
+# -- the directives, on a project of their own (where Sphinx is installed) ------------------
+
+def sphinx_build(tmp_path: Path, index: str, site: Path) -> "subprocess.CompletedProcess[str]":
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "conf.py").write_text('extensions = ["nitro_dispatch.sphinxext"]\n',
+                                  encoding="utf-8")
+    (docs / "index.rst").write_text(textwrap.dedent(index), encoding="utf-8")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(site), str(REPO)]))
+    return subprocess.run([sys.executable, "-m", "sphinx", "-W", "-q", "-b", "html",
+                           str(docs), str(tmp_path / "html")], env=env, capture_output=True,
+                          text=True, timeout=300)
+
+
+def acme_site(tmp_path: Path, events_source: str) -> Path:
+    site = tmp_path / "site"
+    make_distribution(site, "acme-tools", "2.1", plugins={"hammer": "acme_tools:Hammer"},
+                      summary="Hits nails", group="acme.plugins",
+                      events={"acme": "acme_events:Events"}, events_group="acme.events")
+    (site / "acme_events.py").write_text(textwrap.dedent(events_source), encoding="utf-8")
+    return site
+
+
+def test_the_directives_render_the_groups_they_are_given(tmp_path: Path) -> None:
+    pytest.importorskip("sphinx")
+    site = acme_site(tmp_path, '''
+        from nitro_dispatch import event_spec
+
+        class Events:
+            @event_spec("acme.build", mode="collect")
+            @staticmethod
+            def build(data):
+                """Parts to build: each plugin adds ``one``."""
+
+            @event_spec("acme.started", historic=True)
+            @staticmethod
+            def started(data):
+                """Up."""
+    ''')
+    proc = sphinx_build(tmp_path, """
+        Acme
+        ====
+
+        .. nitro-dispatch-plugins::
+           :group: acme.plugins
+
+        .. nitro-dispatch-events::
+           :group: acme.events
+
+        .. nitro-dispatch-plugins::
+           :group: acme.nothing
+    """, site)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    html = tmp_path / "html" / "index.html"
+    text = page_text(html)
+    assert "Plugin Distribution Version Summary hammer acme-tools 2.1" in text
+    if hasattr(nitro_dispatch.InstalledPlugin, "summary"):  # SPEC 14
+        assert "acme-tools 2.1 Hits nails" in text
+    assert "Event Mode Historic Documentation acme.build collect no Parts to build" in text
+    assert "acme.started chain yes Up." in text
+    assert "No plugins are installed in the entry-point group acme.nothing." in text
+    assert "<code" in html.read_text(encoding="utf-8")  # ``one`` rendered as code
+
+
+def test_a_declaration_that_cannot_be_used_fails_the_build(tmp_path: Path) -> None:
+    pytest.importorskip("sphinx")
+    site = acme_site(tmp_path, "raise RuntimeError('acme events are broken')\n")
+    proc = sphinx_build(tmp_path, """
+        Acme
+        ====
+
+        .. nitro-dispatch-events::
+           :group: acme.events
+    """, site)
+    assert proc.returncode != 0
+    assert "nitro-dispatch-events:" in proc.stderr and "acme events are broken" in proc.stderr
