@@ -78,3 +78,11 @@ def test_demo_installs_the_samples_and_runs_the_application() -> None:
     assert out.index("loaded welcome") < out.index("loaded audit")
     assert out.index("unloaded audit") < out.index("unloaded welcome")
     assert build_leftovers() == before
+
+
+def test_readme_is_a_short_page_whose_links_into_the_docs_resolve() -> None:
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    assert len(text.splitlines()) < 250
+    links = re.findall(r"\]\(((?:docs/)[^)#]+)\)", text)
+    assert len(links) >= 15
+    assert [link for link in links if not (REPO / link).exists()] == []

@@ -181,3 +181,13 @@ def test_a_declaration_that_cannot_be_used_fails_the_build(tmp_path: Path) -> No
     """, site)
     assert proc.returncode != 0
     assert "nitro-dispatch-events:" in proc.stderr and "acme events are broken" in proc.stderr
+
+
+def test_every_command_is_in_the_docs() -> None:
+    from nitro_dispatch.cli import COMMANDS
+
+    text = "".join(p.read_text(encoding="utf-8") for p in [DOCS / "cli.rst",
+                                                           *(DOCS / "howto").glob("*.rst")])
+    names = [command.__name__.rsplit("._", 1)[-1] for command in COMMANDS]
+    assert "new" in names and "list" in names
+    assert [name for name in names if "nitro-dispatch %s" % (name,) not in text] == []
