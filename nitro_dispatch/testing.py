@@ -83,13 +83,14 @@ def make_distribution(path: Union[str, "os.PathLike[str]"], name: str, version: 
 
     >>> import tempfile
     >>> from nitro_dispatch import list_installed_plugins
-    >>> site = tempfile.mkdtemp()
-    >>> folder = make_distribution(site, "nitro-hello", "1.0",
-    ...                            plugins={"hello": "nitro_hello:Hello"})
+    >>> with tempfile.TemporaryDirectory() as site:
+    ...     folder = make_distribution(site, "nitro-hello", "1.0",
+    ...                                plugins={"hello": "nitro_hello:Hello"})
+    ...     found = list_installed_plugins(path=[site])
     >>> folder.name
     'nitro_hello-1.0.dist-info'
-    >>> [(p.name, p.dist_name, p.dist_version) for p in list_installed_plugins(path=[site])]
-    [('hello', 'nitro-hello', '1.0')]
+    >>> [(p.name, p.value, p.dist_name, p.dist_version) for p in found]
+    [('hello', 'nitro_hello:Hello', 'nitro-hello', '1.0')]
 
     Raises :class:`ValueError` for an invalid distribution name, version,
     entry-point name or value, and :class:`FileExistsError` when the folder

@@ -17,7 +17,8 @@ from test_examples import build_leftovers
 
 REPO = Path(__file__).resolve().parent.parent
 MODULES = ["nitro_dispatch._hooks", "nitro_dispatch._plugin", "nitro_dispatch._registry",
-           "nitro_dispatch._manager", "nitro_dispatch.cli._output", "nitro_dispatch._describe"]
+           "nitro_dispatch._manager", "nitro_dispatch.cli._output", "nitro_dispatch._describe",
+           "nitro_dispatch.testing"]
 
 
 @pytest.mark.parametrize("name", MODULES)
