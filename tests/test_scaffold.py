@@ -136,3 +136,17 @@ def test_acceptance_installed_in_a_fresh_venv_its_tests_pass_and_it_lists(
     checked = subprocess.run([str(script), "check"], capture_output=True, text=True,
                              env=venv.env(), cwd=str(venv.work_dir), timeout=120)
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+@pytest.mark.parametrize("events", [["nitro.plugin.loaded"], ["a.b", "a-b", "x:y/z"]])
+def test_the_written_tests_pass_for_any_events(tmp_path: Path, events: List[str]) -> None:
+    # Without installing (the entry-point test needs an install: the venv test runs it).
+    args = ["acme"] + [arg for event in events for arg in ("--event", event)]
+    assert new(tmp_path, *args).returncode == 0
+    folder = tmp_path / "acme"
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(folder / "src"), str(REPO)]))
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                           "-p", "nitro_dispatch.testing", "-k", "not entry_point"],
+                          cwd=str(folder), env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "2 passed, 1 deselected" in proc.stdout
