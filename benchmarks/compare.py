@@ -1,5 +1,6 @@
 """Put the figures of this repository from several ``run.py`` results side
-by side, as the markdown table the README shows for Python 3.9 / 3.11 / 3.13.
+by side, as the markdown table docs/performance.rst shows (in reStructuredText) for
+Python 3.9 / 3.11 / 3.13.
 
 Usage::
 

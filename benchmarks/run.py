@@ -707,7 +707,7 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
                         help="where to write the JSON results (default benchmarks/results.json)")
     parser.add_argument("--markdown", default=None,
                         help="also write the report's tables as markdown to this file "
-                             "(for the README)")
+                             "(for docs/performance.rst)")
     parser.add_argument("--python", default=sys.executable,
                         help="base interpreter for the virtual environments (default: this one)")
     args = parser.parse_args(argv)

@@ -34,9 +34,10 @@ from ._log import get_logger
 
 TYPE_CHECKING = False  # typing costs more to import than all of nitro_dispatch
 if TYPE_CHECKING:
-    from typing import Any, Callable, Dict, Iterable, List, Optional, TypeVar
+    from typing import Any, Callable, Dict, Iterable, List, Literal, Optional, TypeVar
 
     F = TypeVar("F", bound=Callable[..., Any])
+    Mode = Literal["chain", "collect", "first"]  # the declarable modes, for type checkers
 
 __all__ = ["EventSpec", "event_spec", "MODES", "EVENTS_GROUP", "RESERVED_PREFIX", "specs_in",
            "is_declared", "undeclared_message", "signature_problem", "wrapper_problem", "who",
@@ -97,7 +98,7 @@ def check_declaration(name: Any, mode: Any, historic: Any) -> None:
                               % (name, historic))
 
 
-def event_spec(name: str, mode: str = "chain", historic: bool = False) -> Callable[[F], F]:
+def event_spec(name: str, mode: Mode = "chain", historic: bool = False) -> Callable[[F], F]:
     """Mark a function of a class or module as the declaration of event
     ``name``; its docstring becomes the event's ``doc``.  The function is
     not called: its signature documents the data the event carries.

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
     from ._admission import Refusal
     from ._table import Entry
+    from ._events import Mode
 
 __all__ = ["PluginManager", "DEFAULT_GROUP"]
 
@@ -497,7 +498,7 @@ class PluginManager:
 
     # -- declared events (see _events.py) ------------------------------------
 
-    def declare_event(self, name: str, *, mode: str = "chain", historic: bool = False,
+    def declare_event(self, name: str, *, mode: Mode = "chain", historic: bool = False,
                       doc: Optional[str] = None) -> EventSpec:
         """Declare an event of the application: ``mode`` is "chain" (the
         data-filter chain), "collect" (list of results) or "first" (first

@@ -11,6 +11,10 @@ from typing import Iterator
 
 import pytest
 
+# The testing kit, as an installed nitro-dispatch provides it through its
+# pytest11 entry point (the same plugin name: never registered twice).
+pytest_plugins = ["nitro_dispatch.testing"]
+
 
 @pytest.fixture(autouse=True, scope="session")
 def _isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:

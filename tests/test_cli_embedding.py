@@ -11,7 +11,7 @@ import pytest
 from fixtures import make_plugin_dist
 from nitro_dispatch.cli import build_parser, main
 
-COMMANDS = ("list", "check", "info", "events", "install", "uninstall", "graph")
+COMMANDS = ("list", "check", "info", "events", "install", "uninstall", "graph", "new")
 
 
 def test_help_and_errors_carry_the_hosts_program_name(

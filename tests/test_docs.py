@@ -17,7 +17,8 @@ from test_examples import build_leftovers
 
 REPO = Path(__file__).resolve().parent.parent
 MODULES = ["nitro_dispatch._hooks", "nitro_dispatch._plugin", "nitro_dispatch._registry",
-           "nitro_dispatch._manager", "nitro_dispatch.cli._output", "nitro_dispatch._describe"]
+           "nitro_dispatch._manager", "nitro_dispatch.cli._output", "nitro_dispatch._describe",
+           "nitro_dispatch.testing"]
 
 
 @pytest.mark.parametrize("name", MODULES)
@@ -34,7 +35,7 @@ def readme_blocks() -> list:  # type: ignore[type-arg]
 
 def test_readme_python_blocks_run_in_order(tmp_path: Path) -> None:
     blocks = readme_blocks()
-    assert len(blocks) >= 4
+    assert len(blocks) >= 3
     # One namespace, as a reader would paste them one after another; the
     # first block is a plugin module, importable under its file's name.
     script = "\n\n".join(blocks)
@@ -78,3 +79,11 @@ def test_demo_installs_the_samples_and_runs_the_application() -> None:
     assert out.index("loaded welcome") < out.index("loaded audit")
     assert out.index("unloaded audit") < out.index("unloaded welcome")
     assert build_leftovers() == before
+
+
+def test_readme_is_a_short_page_whose_links_into_the_docs_resolve() -> None:
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    assert len(text.splitlines()) < 250
+    links = re.findall(r"\]\(((?:docs/)[^)#]+)\)", text)
+    assert len(links) >= 15
+    assert [link for link in links if not (REPO / link).exists()] == []

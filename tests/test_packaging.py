@@ -32,10 +32,20 @@ def builder(venv_factory: Callable[..., Venv]) -> Venv:
     return venv_factory("packaging")
 
 
-def build(venv: Venv, source: Path, dest: Path) -> Tuple[Path, Path, str]:
+def build(venv: Venv, source: Path, dest: Path, *, bytecode: bool = False
+          ) -> Tuple[Path, Path, str]:
     """Copy ``source`` to ``dest``, build an sdist and a wheel there with the
-    project's backend; return their paths and everything the build printed."""
+    project's backend; return their paths and everything the build printed.
+    ``bytecode``: put ``__pycache__`` files in the copy first, as a work tree
+    has them after a test run."""
     shutil.copytree(source, dest, ignore=_SKIP)
+    if bytecode:
+        for folder in ("tests", "examples", "sample_plugins/nitro-welcome/src/nitro_welcome",
+                       "docs", "nitro_dispatch"):
+            cache = dest / folder / "__pycache__"
+            cache.mkdir(exist_ok=True)
+            (cache / "planted.cpython-311.pyc").write_bytes(b"\0" * 16)
+        (dest / "tests" / "stray.pyc").write_bytes(b"\0" * 16)
     proc = venv.run(["-c", BUILD], cwd=dest, timeout=300)
     built = [line.split() for line in proc.stdout.splitlines() if line.startswith("BUILT ")]
     sdist_name, wheel_name = built[-1][1:]
@@ -56,7 +66,7 @@ def project_files(root: Path, *dirs: str) -> List[str]:
         for path in (root / name).rglob("*"):
             rel = path.relative_to(root)
             if path.is_file() and not any(p == "__pycache__" or p.endswith(".egg-info")
-                                          or p == "build" for p in rel.parts):
+                                          or p in ("build", "_build") for p in rel.parts):
                 found.append(rel.as_posix())
     return sorted(found)
 
@@ -82,11 +92,11 @@ def test_project_builds_without_warnings_with_spdx_licence_and_urls(
 
 
 def test_sdist_holds_everything_the_tests_need(builder: Venv, tmp_path: Path) -> None:
-    sdist, _, _ = build(builder, REPO, tmp_path / "project")
+    sdist, _, _ = build(builder, REPO, tmp_path / "project", bytecode=True)
     with tarfile.open(sdist) as archive:
         top = archive.getnames()[0].split("/")[0]
         shipped = {n[len(top) + 1:] for n in archive.getnames()}
-    needed = project_files(REPO, "tests", "examples", "sample_plugins", "nitro_dispatch")
+    needed = project_files(REPO, "tests", "examples", "sample_plugins", "nitro_dispatch", "docs")
     needed += ["LICENSE", "README.md", "pyproject.toml", "tox.ini", "toxfile.py", ".ci/run",
                "setup.cfg"]
     assert [f for f in needed if f not in shipped] == []

@@ -19,6 +19,7 @@ from nitro_dispatch import (PHASES, DependencyError, PluginBase, PluginLoadError
                             PluginRegistrationError)
 from nitro_dispatch._distributions import list_with_index
 from nitro_dispatch._requirements import check_distributions
+from nitro_dispatch.testing import make_distribution
 
 IMPORTED: List[str] = []
 
@@ -27,10 +28,8 @@ def dist(site: Path, name: str, version: str, *, plugins: Mapping[str, str] = {}
          group: str = "", requires: Sequence[str] = ()) -> Path:
     """A distribution with ``Requires-Dist`` headers; its plugin modules
     append their name to ``IMPORTED`` of this test module when imported."""
-    folder = make_dist_info(site, name, version, {group: plugins} if plugins else None)
-    headers = "Metadata-Version: 2.1\nName: %s\nVersion: %s\n%s\n" % (
-        name, version, "".join("Requires-Dist: %s\n" % r for r in requires))
-    (folder / "METADATA").write_text(headers, encoding="utf-8")
+    folder = make_distribution(site, name, version, plugins=plugins, group=group,
+                               requires=requires)
     for plugin, value in plugins.items():
         module, _, cls = value.partition(":")
         write_module(site, module, (

@@ -17,7 +17,7 @@ REPO = Path(__file__).resolve().parent.parent
 def readme_module() -> str:
     text = (REPO / "README.md").read_text(encoding="utf-8")
     blocks = re.findall(r"```python\n(.*?)```", text, re.S)
-    assert len(blocks) >= 4
+    assert len(blocks) >= 3
     return "\n\n".join(blocks)
 
 
@@ -66,3 +66,20 @@ def test_every_public_name_has_a_real_type_for_mypy(tmp_path: Path) -> None:
     assert len(revealed) == len(names), proc.stdout
     assert [line for line in revealed if line.endswith(('"object"', '"builtins.object"'))] == []
     assert proc.returncode == 0, proc.stdout  # reveal_type notes only, no errors
+
+
+def test_a_misspelt_event_mode_is_a_type_error(tmp_path: Path) -> None:
+    source = ("from nitro_dispatch import PluginManager, event_spec\n\n"
+              "PluginManager().declare_event('a', mode='colect')\n\n\n"
+              "class Events:\n"
+              "    @event_spec('b', mode='frist')\n"
+              "    @staticmethod\n"
+              "    def b(data: int) -> None:\n"
+              "        '''B.'''\n\n\n"
+              "PluginManager().declare_event('c', mode='collect')\n")
+    proc = run_mypy(tmp_path, source)
+    assert proc.returncode == 1
+    errors = [line for line in proc.stdout.splitlines() if ": error:" in line]
+    assert len(errors) == 2, proc.stdout
+    assert "\"Literal['colect']\"; expected \"Literal['chain', 'collect', 'first']\"" in errors[0]
+    assert "\"Literal['frist']\"" in errors[1]

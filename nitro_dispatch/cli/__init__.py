@@ -14,6 +14,8 @@
     One plugin's metadata, source, dependencies (each checked against what
     is installed) and hooks.  This imports the plugin (and its
     dependencies, to learn their versions).
+``new NAME``
+    Write a new plugin distribution (see :mod:`nitro_dispatch._scaffold`).
 ``events``
     The events that installed distributions declare under the entry-point
     group ``nitro_dispatch.events`` (mode, historic, doc, declaring
@@ -91,7 +93,7 @@ from .._dropin_listing import DropinClass, scan_dropin_source
 from .._errors import NitroPluginError
 from .._manager import DEFAULT_GROUP
 from .._version import __version__
-from . import _check, _events, _graph, _info, _install, _list
+from . import _check, _events, _graph, _info, _install, _list, _new
 from ._common import (EXIT_CLOSED_PIPE, EXIT_OK, EXIT_USAGE, RAW, Parser, UsageError,
                       add_common_options, describe_os_error)
 from ._output import (PROG, OutputFailed, error, flush_stdout, library_logging, program_name,
@@ -101,7 +103,7 @@ __all__ = ["main", "build_parser", "scan_dropin_source", "DropinClass", "format_
            "render_table", "COMMANDS"]
 
 #: The command modules, in the order ``--help`` lists them.
-COMMANDS = (_list, _check, _info, _events, _install, _graph)
+COMMANDS = (_list, _check, _info, _events, _install, _graph, _new)
 
 _DESCRIPTION = """\
 List, check and inspect nitro_dispatch plugins: those installed as
