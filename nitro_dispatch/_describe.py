@@ -16,7 +16,7 @@ from ._source import PluginProblem
 
 TYPE_CHECKING = False  # typing costs more to import than all of nitro_dispatch
 if TYPE_CHECKING:
-    from typing import Any, Dict, List, Tuple, Type
+    from typing import Any, Dict, List, Optional, Tuple, Type
 
     from ._manager import PluginManager
     from ._plugin import PluginBase
@@ -110,15 +110,25 @@ def describe_dependency(manager: PluginManager, text: Any) -> Dict[str, Any]:
     return result
 
 
-def describe_hooks(cls: Type[PluginBase]) -> List[Dict[str, Any]]:
-    """The class's ``@hook`` methods: event, priority, timeout, async, method."""
+def describe_hooks(cls: Type[PluginBase], declared: Optional[Dict[str, Any]] = None,
+                   name: Optional[str] = None) -> List[Dict[str, Any]]:
+    """The class's ``@hook`` methods: event, priority, timeout, async,
+    wrapper, method, and ``problem``: when events are ``declared``, why a
+    hook on an undeclared one does not conform (with "did you mean", as
+    ``check`` says it), else ``None``."""
+    from ._events import is_declared, undeclared_message
     from ._hooks import is_async_callable
 
     hooks = []
     for method, spec in cls.nitro_hook_specs():
         is_async = bool(spec.async_hook) or is_async_callable(getattr(cls, method, None))
+        problem = None
+        if declared and not is_declared(spec.event, declared):
+            problem = undeclared_message(spec.event, "plugin %r" % (name or cls.__name__,),
+                                         declared)
         hooks.append({"event": spec.event, "priority": spec.priority,
-                      "timeout": spec.timeout, "async": is_async, "method": method})
+                      "timeout": spec.timeout, "async": is_async,
+                      "wrapper": bool(spec.wrapper), "method": method, "problem": problem})
     return hooks
 
 
@@ -151,6 +161,6 @@ def describe_plugin(manager: PluginManager, name: str, cls: Type[PluginBase]
         "source": manager.get_plugin_source(name).as_dict(),
         "dependencies": [describe_dependency(manager, d)
                          for d in (getattr(cls, "dependencies", None) or [])],
-        "hooks": describe_hooks(cls),
+        "hooks": describe_hooks(cls, manager.get_event_specs(), name),
         "error": None,
     }

@@ -219,8 +219,15 @@ def signature_problem(callback: Any, event: str, wrapper: bool, plugin: Any = No
             return ("%s for event %r is not a generator function: a wrapper must yield "
                     "exactly once" % (who(callback, plugin), event))
         if not ok:
+            extra = max(required - 1, 0) + max(kwonly, 0)
+            if extra == 1:
+                fix = "it requires 1 more argument: give it a default"
+            elif extra > 1:
+                fix = "it requires %d more arguments: give them defaults" % (extra,)
+            else:
+                fix = "give it a parameter for the data"
             return ("%s for event %r cannot take the event's data as its one positional "
-                    "argument; give it a parameter for the data" % (who(callback, plugin), event))
+                    "argument; %s" % (who(callback, plugin), event, fix))
         return None
     import inspect
 

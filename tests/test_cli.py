@@ -157,8 +157,21 @@ def row(table: str, name: str) -> List[str]:
 # -- list ---------------------------------------------------------------------
 
 
-def test_list_table_shows_name_version_distribution_and_entry_point(samples: Env) -> None:
+def test_list_table_shows_name_version_distribution_and_summary(samples: Env) -> None:
     result = samples.run("list")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    out = result.stdout
+    assert re.split(r"\s{2,}", out.splitlines()[0].strip()) == [
+        "NAME", "VERSION", "DISTRIBUTION", "SUMMARY"]
+    assert row(out, "welcome") == ["welcome", "1.2.0", "nitro-welcome", "test distribution"]
+    assert row(out, "audit")[3] == "test distribution"  # each distribution's Summary header
+    assert all(len(line) <= 80 for line in out.splitlines())
+
+
+def test_list_entry_points_shows_name_version_distribution_and_entry_point(samples: Env
+                                                                           ) -> None:
+    result = samples.run("list", "--entry-points")
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
     out = result.stdout
@@ -207,7 +220,8 @@ def test_list_reads_another_group(samples: Env) -> None:
     samples.dist("acme-tools", "2.0", {"hammer": "acme_tools:Hammer"}, group=OTHER_GROUP)
     default = samples.run("list")
     assert "hammer" not in default.stdout and "welcome" in default.stdout
-    for args in (["list", "--group", OTHER_GROUP], ["--group", OTHER_GROUP, "list"]):
+    for args in (["list", "--entry-points", "--group", OTHER_GROUP],
+                 ["--group", OTHER_GROUP, "list", "--entry-points"]):
         result = samples.run(*args)
         assert result.returncode == 0, result.stderr
         assert row(result.stdout, "hammer") == ["hammer", "2.0", "acme-tools",
@@ -266,7 +280,7 @@ def test_list_wraps_long_values_within_80_columns(env: Env) -> None:
     value = "company.platform.extensions.notifications.backends.smtp:SmtpNotifier"
     env.dist("company-platform-notifications-smtp-backend", "2024.10.1.post3",
              {"smtp_notifier": value})
-    result = env.run("list")
+    result = env.run("list", "--entry-points")
     assert result.returncode == 0, result.stderr
     out = result.stdout.splitlines()
     assert all(len(line) <= 80 for line in out), out
@@ -470,6 +484,31 @@ def test_info_text(samples: Env) -> None:
     assert hook_row == [["app.*", "1", "-", "sync", "record"]]
 
 
+def test_info_marks_wrappers_and_hooks_on_undeclared_events(env: Env) -> None:
+    env.dist("shop-events", "1.0", {"shop": "shop_events:ShopEvents"},
+             group="nitro_dispatch.events")
+    env.module("shop_events", "from nitro_dispatch import event_spec\n\n\n"
+                              "class ShopEvents:\n"
+                              "    @event_spec('shop.menu', mode='collect')\n"
+                              "    def menu(self, data):\n        'The menu.'\n")
+    env.plugin("nd-timer", "1.0", "timer", "TimerPlugin",
+               "    @hook('shop.menu', wrapper=True)\n"
+               "    def around(self, data):\n        result = yield\n        return result\n\n"
+               "    @hook('shop.manu')\n"
+               "    def typo(self, data):\n        return data\n")
+    result = env.run("info", "timer")
+    assert result.returncode == 0, result.stderr
+    rows = {line.split()[0]: line.split() for line in result.stdout.splitlines()
+            if line.startswith("  shop.")}
+    assert rows["shop.menu"][3] == "wrapper" and rows["shop.manu"][3] == "sync"
+    assert ("  ! plugin 'timer' hooks undeclared event 'shop.manu' (did you mean "
+            "'shop.menu'?)") in result.stdout.splitlines()
+    data = json.loads(env.run("info", "timer", "--json").stdout)
+    hooks = {h["event"]: h for h in data["hooks"]}
+    assert hooks["shop.menu"]["wrapper"] is True and hooks["shop.menu"]["problem"] is None
+    assert "did you mean 'shop.menu'?" in hooks["shop.manu"]["problem"]
+
+
 def test_info_json(samples: Env) -> None:
     result = samples.run("info", "cache", "--json")
     assert result.returncode == 0, result.stderr
@@ -480,7 +519,8 @@ def test_info_json(samples: Env) -> None:
     assert data["source"]["value"] == "nitro_async_cache:CachePlugin"
     assert data["dependencies"] == []
     assert data["hooks"] == [{"event": "cache.get", "priority": 50, "timeout": 2.5,
-                              "async": True, "method": "fetch"}]
+                              "async": True, "wrapper": False, "method": "fetch",
+                              "problem": None}]
     audit = json.loads(samples.run("info", "audit", "--json").stdout)
     (dep,) = audit["dependencies"]
     assert dep["requirement"] == "welcome>=1.0,<2"
@@ -583,10 +623,14 @@ def test_console_script_in_a_real_venv(plugin_venv: Venv) -> None:
                               cwd=str(plugin_venv.work_dir), capture_output=True, text=True,
                               timeout=120)
 
-    listed = run("list")
+    listed = run("list", "--entry-points")
     assert listed.returncode == 0, listed.stderr
     assert row(listed.stdout, "welcome") == ["welcome", "1.2.0", "nitro-welcome",
                                              "nitro_welcome:WelcomePlugin"]
+    summaries = run("list", "--json")
+    assert {p["name"]: p["summary"] for p in json.loads(summaries.stdout)}["welcome"] == (
+        "A nitro_dispatch plugin that greets users: the smallest complete plugin "
+        "distribution.")
     assert row(listed.stdout, "audit") == ["audit", "1.0.0", "nitro-audit",
                                            "nitro_audit:AuditPlugin"]
     assert row(listed.stdout, "cache") == ["cache", "0.3.0", "nitro-async-cache",

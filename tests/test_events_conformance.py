@@ -256,6 +256,20 @@ def test_hook_findings_name_every_refusal_without_registering() -> None:
     assert reg.get_all_events() == []
 
 
+def test_a_hook_with_an_extra_required_parameter_is_told_to_give_it_a_default() -> None:
+    def two(data: Any, extra: Any) -> Any:
+        return data
+
+    def three(data: Any, extra: Any, *, more: Any) -> Any:
+        return data
+
+    [finding] = HookRegistry().hook_findings("e", two)
+    assert finding[2].endswith("cannot take the event's data as its one positional argument; "
+                               "it requires 1 more argument: give it a default")
+    [finding] = HookRegistry().hook_findings("e", three)
+    assert finding[2].endswith("it requires 2 more arguments: give them defaults")
+
+
 def test_hook_findings_of_unbound_methods_skip_self() -> None:
     reg = HookRegistry()
     assert reg.hook_findings("e", Methods.takes_data, method=True) == []

@@ -113,6 +113,7 @@ def run(opts: argparse.Namespace) -> int:
             print_requires(requires)
             out("Problem:      %s" % (line,))
         return EXIT_PROBLEMS
+    manager.declare_installed_events()  # so hooks on undeclared events are told, as check does
     data = describe_plugin(manager, name, cls)
     data["requires"] = requires  # the distribution's requirements (None: not from one)
     if opts.json:
@@ -132,10 +133,14 @@ def run(opts: argparse.Namespace) -> int:
         out("Hooks:")
         rows = [[h["event"], str(h["priority"]),
                  "-" if h["timeout"] is None else "%gs" % h["timeout"],
-                 "async" if h["async"] else "sync", h["method"]] for h in data["hooks"]]
+                 "wrapper" if h["wrapper"] else "async" if h["async"] else "sync",
+                 h["method"]] for h in data["hooks"]]
         for line in render_table(["EVENT", "PRIORITY", "TIMEOUT", "KIND", "METHOD"], rows,
                                  screen_width() - 2):
             out("  " + line)
+        for hook in data["hooks"]:
+            if hook["problem"] is not None:
+                out("  ! " + hook["problem"])
     else:
         out("Hooks: none")
     return EXIT_OK

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
 from ._common import (DROPIN_PATTERN, EXIT_OK, RAW, UNKNOWN, add_common_options,
                       check_directory)
+from .._describe import one_line
 from ._output import PROG, out, print_json, render_table, screen_width, warn
 
 if TYPE_CHECKING:
@@ -19,14 +20,18 @@ read from their entry-point metadata.  Drop-in files (--path) are read, not
 run: each *_plugin.py file is parsed with Python's ast module, and its
 top-level classes deriving from PluginBase are listed with their 'name' and
 'version' when those are string literals ('?' otherwise).  The VERSION
-column shows the distribution's version for installed plugins.  Names
-claimed by more than one source are marked with '!'."""
+column shows the distribution's version for installed plugins, SUMMARY its
+Summary header (for a drop-in: the file and class); --entry-points shows the
+entry point (module:attr) instead.  Names claimed by more than one source are
+marked with '!'."""
 
 
 def add_parser(commands: Any) -> None:
     parser = commands.add_parser("list", help="list installed plugins (imports nothing)",
                                  description=HELP, formatter_class=RAW)
     parser.add_argument("--json", action="store_true", help="print JSON for machines")
+    parser.add_argument("--entry-points", action="store_true",
+                        help="show each plugin's entry point instead of its summary")
     add_common_options(parser, "")
     parser.set_defaults(handler=run)
 
@@ -106,12 +111,14 @@ def run(opts: argparse.Namespace) -> int:
         where = " or in %s" % ", ".join(opts.paths) if opts.paths else ""
         out("No plugins found in entry-point group %r%s." % (opts.group, where))
         return EXIT_OK
+    last = "ENTRY POINT" if opts.entry_points else "SUMMARY"
     table = [[(row.name or UNKNOWN) + (" !" if row.conflict else ""),
               row.version or UNKNOWN,
               row.dist_name or "(drop-in)",
-              row.value] for row in rows]
+              row.value if opts.entry_points or row.kind == "dropin"
+              else one_line(row.summary or "-")] for row in rows]
     width = screen_width()
-    for line in render_table(["NAME", "VERSION", "DISTRIBUTION", "ENTRY POINT"], table, width):
+    for line in render_table(["NAME", "VERSION", "DISTRIBUTION", last], table, width):
         out(line)
     conflicts: Dict[str, List[str]] = {}
     for row in rows:
