@@ -4,6 +4,7 @@ made inside a function, the kind 1.3 hid its circles with."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -70,3 +71,11 @@ def test_every_module_has_a_layer_and_none_imports_the_package_root() -> None:
         and any(not (package / (a.name + ".py")).exists()
                 and not (package / a.name).is_dir() for a in node.names)]
     assert root_imports == []
+
+
+def test_the_architecture_page_names_every_module() -> None:
+    page = (REPO / "docs" / "architecture.rst").read_text(encoding="utf-8")
+    package = REPO / "nitro_dispatch"
+    modules = {p.stem if p.parent == package else p.parent.name + "/"
+               for p in package.rglob("*.py") if p != package / "__init__.py"}
+    assert sorted(m for m in modules if not re.search(r"\b%s" % re.escape(m), page)) == []
