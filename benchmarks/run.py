@@ -610,6 +610,33 @@ def report(results: Dict[str, Any], keys: List[str]) -> Tuple[str, Dict[str, str
     return "\n".join(out), verdicts
 
 
+def rst_from_markdown(text: str) -> str:
+    """The markdown report with each ``| a | b |`` table written as a
+    reStructuredText simple table (cells exactly as printed)."""
+    out: List[str] = []
+    rows: List[List[str]] = []
+
+    def flush() -> None:
+        if not rows:
+            return
+        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+        rule = " ".join("=" * w for w in widths)
+        lines = [" ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+        out.extend([rule, lines[0], rule] + lines[1:] + [rule])
+        rows.clear()
+
+    for line in text.splitlines():
+        if line.startswith("|"):
+            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            if not all(set(c) <= set("-:") for c in cells):
+                rows.append([c or "-" for c in cells])
+            continue
+        flush()
+        out.append(line.replace("`", "``") if line.count("`") == 2 else line)
+    flush()
+    return "\n".join(out) + "\n"
+
+
 def markdown_report(results: Dict[str, Any], keys: List[str]) -> str:
     """The report's tables as markdown, figures exactly as printed."""
     meta = results["meta"]
@@ -708,6 +735,9 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     parser.add_argument("--markdown", default=None,
                         help="also write the report's tables as markdown to this file "
                              "(for docs/performance.rst)")
+    parser.add_argument("--rst", default=None,
+                        help="also write the same tables as reStructuredText simple tables "
+                             "to this file (what docs/performance.rst shows)")
     parser.add_argument("--python", default=sys.executable,
                         help="base interpreter for the virtual environments (default: this one)")
     args = parser.parse_args(argv)
@@ -795,6 +825,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         with open(args.markdown, "w", encoding="utf-8") as fh:
             fh.write(markdown_report(results, keys))
         log("markdown tables written to %s" % args.markdown)
+    if args.rst:
+        with open(args.rst, "w", encoding="utf-8") as fh:
+            fh.write(rst_from_markdown(markdown_report(results, keys)))
+        log("reStructuredText tables written to %s" % args.rst)
     failed = [k for k in keys if "error" in results["dispatch"].get(k, {})
               or "error" in results.get("import", {}).get(k, {})]
     failed += ["E K=%s" % k for k, v in results.get("listing", {}).items() if "error" in v]
