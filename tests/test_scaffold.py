@@ -129,7 +129,7 @@ def test_acceptance_installed_in_a_fresh_venv_its_tests_pass_and_it_lists(
                     check=False, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "3 passed" in proc.stdout
-    listed = venv.run(["-m", "nitro_dispatch", "list"])
+    listed = venv.run(["-m", "nitro_dispatch", "list", "--entry-points"])
     row = [line for line in listed.stdout.splitlines() if line.startswith("acme-greeter ")]
     assert row and "acme_greeter:AcmeGreeterPlugin" in row[0], listed.stdout
     script = venv.python.parent / "nitro-dispatch"
