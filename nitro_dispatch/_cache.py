@@ -25,15 +25,21 @@ digest.  What keeps others out is ownership, as for ``~/.ssh``:
   (``%LOCALAPPDATA%\\nitro_dispatch\\Cache`` on Windows).  A relative
   setting is ignored, as the XDG specification asks (it would name a
   different place in every working directory): the next one applies.
-* The directory, and every cache file in it, is used only when it is owned
-  by the current (effective) user and not writable by group or others; a
-  cache file must be a regular file, not a symbolic link.  Otherwise that
+* The directory is used only when it is owned by the current (effective)
+  user and has mode 0700, and it is never followed through a symbolic link
+  (opened with ``O_NOFOLLOW | O_DIRECTORY``; ``lstat`` where directory
+  descriptors are missing).  Every cache file in it must be owned by that
+  user, not writable by group or others, and a regular file, not a symbolic
+  link; a cache file that cannot be opened is unusable too.  Otherwise that
   cache directory is off for the rest of the process, with one warning
   (log record), and listings scan.  (Each directory is judged once per
   process, so an application that changes the setting gets a fresh
   judgement.)  On Windows, where POSIX owners and modes do not apply, these
   checks are skipped.
-* A missing directory is created with mode 0700; files are written to a
+* A missing directory (and missing parents) is created with mode 0700, and
+  only inside a directory the current user owns (or a sticky one such as
+  ``/tmp``): root running with another user's ``HOME`` never creates
+  ``~/.cache`` in that home (the cache is off instead).  Files are written to a
   temporary file of mode 0600 created exclusively (``O_CREAT | O_EXCL |
   O_NOFOLLOW``) in the directory, then renamed over the cache file with
   ``os.replace``, so a reader sees the old file or the new one, whole.  All
@@ -42,7 +48,8 @@ digest.  What keeps others out is ownership, as for ``~/.ssh``:
   temporary file that a killed writer left behind is removed by the next
   write once it is an hour old.
 * A file is opened with ``O_NONBLOCK``, so a FIFO planted in its place can
-  never block a listing.
+  never block a listing, and read with plain ``os.read``; its descriptor is
+  closed whatever is found there.
 """
 
 from __future__ import annotations
