@@ -25,15 +25,21 @@ digest.  What keeps others out is ownership, as for ``~/.ssh``:
   (``%LOCALAPPDATA%\\nitro_dispatch\\Cache`` on Windows).  A relative
   setting is ignored, as the XDG specification asks (it would name a
   different place in every working directory): the next one applies.
-* The directory, and every cache file in it, is used only when it is owned
-  by the current (effective) user and not writable by group or others; a
-  cache file must be a regular file, not a symbolic link.  Otherwise that
+* The directory is used only when it is owned by the current (effective)
+  user and has mode 0700, and it is never followed through a symbolic link
+  (opened with ``O_NOFOLLOW | O_DIRECTORY``; ``lstat`` where directory
+  descriptors are missing).  Every cache file in it must be owned by that
+  user, not writable by group or others, and a regular file, not a symbolic
+  link; a cache file that cannot be opened is unusable too.  Otherwise that
   cache directory is off for the rest of the process, with one warning
   (log record), and listings scan.  (Each directory is judged once per
   process, so an application that changes the setting gets a fresh
   judgement.)  On Windows, where POSIX owners and modes do not apply, these
   checks are skipped.
-* A missing directory is created with mode 0700; files are written to a
+* A missing directory (and missing parents) is created with mode 0700, and
+  only inside a directory the current user owns (or a sticky one such as
+  ``/tmp``): root running with another user's ``HOME`` never creates
+  ``~/.cache`` in that home (the cache is off instead).  Files are written to a
   temporary file of mode 0600 created exclusively (``O_CREAT | O_EXCL |
   O_NOFOLLOW``) in the directory, then renamed over the cache file with
   ``os.replace``, so a reader sees the old file or the new one, whole.  All
@@ -42,7 +48,8 @@ digest.  What keeps others out is ownership, as for ``~/.ssh``:
   temporary file that a killed writer left behind is removed by the next
   write once it is an hour old.
 * A file is opened with ``O_NONBLOCK``, so a FIFO planted in its place can
-  never block a listing.
+  never block a listing, and read with plain ``os.read``; its descriptor is
+  closed whatever is found there.
 """
 
 from __future__ import annotations
@@ -81,7 +88,7 @@ _READ_FLAGS = (os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | _O_NOFOLLOW | _O_CLO
                | getattr(os, "O_BINARY", 0))
 _WRITE_FLAGS = (os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW | _O_CLOEXEC
                 | getattr(os, "O_BINARY", 0))
-_DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | _O_CLOEXEC
+_DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | _O_NOFOLLOW | _O_CLOEXEC
 # Directory-relative file operations, where the platform has them (the set
 # lists os.rename, whose implementation os.replace shares).
 _AT = _POSIX and {os.open, os.stat, os.unlink, os.rename} <= os.supports_dir_fd
@@ -200,20 +207,27 @@ def _open_directory(directory: str, create: bool) -> Optional[int]:
                 dfd = os.open(directory, _DIR_FLAGS)
                 st = os.fstat(dfd)
             else:
-                dfd, st = -1, os.stat(directory)
+                dfd, st = -1, os.lstat(directory)
         except FileNotFoundError:
             if not create or attempt == 2:
                 return None
-            try:
-                os.makedirs(directory, mode=0o700, exist_ok=True)
-            except OSError as exc:
-                logger.debug("cannot create cache directory %s: %s", directory, exc)
+            if not _create_directory(directory):
                 return None
             continue
         except OSError as exc:
-            logger.debug("cannot open cache directory %s: %s", directory, exc)
+            if os.path.islink(directory):
+                _refuse(directory, "the directory %s is a symbolic link" % (directory,))
+            elif os.path.exists(directory) and not os.path.isdir(directory):
+                _refuse(directory, "%s is not a directory" % (directory,))
+            else:
+                logger.debug("cannot open cache directory %s: %s", directory, exc)
             return None
-        problem = (_unfit(st) if stat.S_ISDIR(st.st_mode) else "not a directory")
+        if stat.S_ISLNK(st.st_mode):
+            problem: Optional[str] = "a symbolic link"
+        elif not stat.S_ISDIR(st.st_mode):
+            problem = "not a directory"
+        else:
+            problem = _unfit(st, private=True)
         if problem is None:
             return dfd
         if dfd >= 0:
@@ -221,6 +235,41 @@ def _open_directory(directory: str, create: bool) -> Optional[int]:
         _refuse(directory, "the directory %s is %s" % (directory, problem))
         return None
     return None  # pragma: no cover - the loop always returns
+
+
+def _create_directory(directory: str) -> bool:
+    """Create the missing cache directory (mode 0700) and its missing
+    parents, each only inside a directory the current user owns (or a
+    sticky one such as ``/tmp``): root running with another user's
+    ``HOME`` never creates ``~/.cache`` in that home."""
+    missing = []
+    parent = directory
+    while True:
+        try:
+            st = os.stat(parent)
+            break
+        except FileNotFoundError:
+            missing.append(parent)
+            up = os.path.dirname(parent)
+            if up == parent:
+                return False
+            parent = up
+        except OSError as exc:
+            logger.debug("cannot create cache directory %s: %s", directory, exc)
+            return False
+    if _POSIX and st.st_uid != os.geteuid() and not st.st_mode & stat.S_ISVTX:
+        _refuse(directory, "creating it would create %s in %s, which is owned by user id %d, "
+                "not by the current user (%d)" % (missing[-1], parent, st.st_uid, os.geteuid()))
+        return False
+    for path in reversed(missing):
+        try:
+            os.mkdir(path, 0o700)
+        except FileExistsError:
+            pass
+        except OSError as exc:
+            logger.debug("cannot create cache directory %s: %s", directory, exc)
+            return False
+    return True
 
 
 def _read_file(directory: str, dfd: int, name: str) -> Optional[bytes]:
@@ -233,25 +282,35 @@ def _read_file(directory: str, dfd: int, name: str) -> Optional[bytes]:
         if _O_NOFOLLOW and os.path.islink(path):
             _refuse(directory, "the cache file %s is a symbolic link" % (path,))
         else:
-            logger.debug("cannot read cache file %s: %s", path, exc)
+            _refuse(directory, "the cache file %s cannot be opened: %s"
+                    % (path, exc.strerror or exc))
         return None
-    with open(fd, "rb") as f:  # takes ownership of fd
-        try:
-            st = os.fstat(fd)
-            if not stat.S_ISREG(st.st_mode):
-                problem: Optional[str] = "not a regular file"
-            else:
-                problem = _unfit(st)
-            if problem is not None:
-                _refuse(directory, "the cache file %s is %s" % (path, problem))
-                return None
-            if st.st_size > MAX_FILE_SIZE:
-                logger.debug("ignoring cache file %s: %d bytes", path, st.st_size)
-                return None
-            return f.read(st.st_size)  # a file that grows meanwhile fails the length check
-        except OSError as exc:
-            logger.debug("cannot read cache file %s: %s", path, exc)
+    try:  # plain os.read on the descriptor, closed whatever happens
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            problem: Optional[str] = "not a regular file"
+        else:
+            problem = _unfit(st)
+        if problem is not None:
+            _refuse(directory, "the cache file %s is %s" % (path, problem))
             return None
+        if st.st_size > MAX_FILE_SIZE:
+            logger.debug("ignoring cache file %s: %d bytes", path, st.st_size)
+            return None
+        chunks = []
+        size = 0
+        while size < st.st_size:  # a file that grows meanwhile fails the length check
+            chunk = os.read(fd, st.st_size - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        return b"".join(chunks)
+    except OSError as exc:
+        logger.debug("cannot read cache file %s: %s", path, exc)
+        return None
+    finally:
+        os.close(fd)
 
 
 def _write_file(directory: str, dfd: int, name: str, data: bytes) -> None:
@@ -309,8 +368,9 @@ def _sweep(directory: str, dfd: int) -> None:
         logger.debug("cannot clean cache directory %s: %s", directory, exc)
 
 
-def _unfit(st: os.stat_result) -> Optional[str]:
-    """Why a file or directory with this stat may not be trusted, or None."""
+def _unfit(st: os.stat_result, private: bool = False) -> Optional[str]:
+    """Why a file or directory with this stat may not be trusted, or None
+    (``private``: the directory, which must have mode 0700)."""
     if not _POSIX:
         return None
     uid = os.geteuid()
@@ -318,6 +378,8 @@ def _unfit(st: os.stat_result) -> Optional[str]:
         return "owned by user id %d, not by the current user (%d)" % (st.st_uid, uid)
     if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
         return "writable by group or others (mode %03o)" % (stat.S_IMODE(st.st_mode),)
+    if private and st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        return "open to group or others (mode %03o, not 700)" % (stat.S_IMODE(st.st_mode),)
     return None
 
 

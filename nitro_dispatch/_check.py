@@ -27,6 +27,8 @@ phase the manager reports it with.
 
 from __future__ import annotations
 
+import os
+
 from ._errors import NitroPluginError
 from ._events import EVENTS_GROUP
 from ._manager import PluginManager
@@ -231,25 +233,33 @@ def _unmatched_names(names: Sequence[str], allow_list: Optional[Iterable[str]],
 def near_miss_groups(group: str, path: Optional[List[str]] = None) -> List[str]:
     """One message for every installed entry-point group within two edits
     of ``group`` (``nitro_dispatch.plugin`` for ``nitro_dispatch.plugins``):
-    plugins advertised there are never found.  Reads every distribution's
-    ``entry_points.txt``, as ``importlib.metadata`` does."""
+    plugins advertised there are never found.  Reads every metadata folder's
+    ``entry_points.txt`` on the path through the non-blocking, bounded,
+    decoding-tolerant reader (a FIFO there never hangs ``check``); a folder
+    that cannot be read is not this check's business."""
     import sys
 
-    if sys.version_info >= (3, 10):
-        from importlib import metadata
-    else:  # pragma: no cover - the backport, as the runtime requirement says
-        import importlib_metadata as metadata
+    from ._metadata_files import FolderDistribution
 
     users: Dict[str, Set[str]] = {}
-    for dist in metadata.distributions(path=path if path is not None else sys.path):
+    for root in (path if path is not None else sys.path):
         try:
-            groups = {ep.group for ep in dist.entry_points}
-        except Exception:  # an unreadable entry_points.txt is not this check's business
+            with os.scandir(root or ".") as listing:
+                folders = sorted(e.name for e in listing
+                                 if e.name.endswith((".dist-info", ".egg-info")))
+        except (OSError, TypeError, ValueError):
             continue
-        for other in groups:
-            if other != group and abs(len(other) - len(group)) <= 2 and \
-                    _edits(other, group) <= 2:
-                users.setdefault(other, set()).add(dist.metadata["Name"] or "?")
+        for folder in folders:
+            dist = FolderDistribution(root or ".", folder)
+            try:
+                groups = {ep.group for ep in dist.entry_points}
+                name = dist.metadata["Name"] if groups else None
+            except Exception:  # an unreadable entry_points.txt is not this check's business
+                continue
+            for other in groups:
+                if other != group and abs(len(other) - len(group)) <= 2 and \
+                        _edits(other, group) <= 2:
+                    users.setdefault(other, set()).add(name or "?")
     return ["entry-point group %r (used by %s) is within two edits of %r, the group in "
             "use: its plugins are never found; a typo?" % (other, ", ".join(sorted(dists)),
                                                            group)

@@ -66,8 +66,10 @@ def _matching(names: Iterable[str], pattern: str) -> List[str]:
 def _real_paths(files: List[str]) -> List[str]:
     """``files`` with symbolic links resolved, each real file once (in the
     place of its first name).  Directories are real already (the walk does
-    not follow links), so only a linked file needs resolving."""
-    real = [os.path.realpath(f) for f in files]
+    not follow links), so only a linked file needs resolving.  A link to
+    anything but a regular file (``/dev/zero``) keeps its own name, so the
+    warning that skips it names the file in the drop-in directory."""
+    real = [r if os.path.isfile(r) else f for f, r in ((f, os.path.realpath(f)) for f in files)]
     seen: Set[str] = set()
     unique: List[str] = []
     for path in real:

@@ -57,10 +57,13 @@ def list_dropin_plugins(paths: Iterable[Union[str, os.PathLike[str]]],
     without running them, in directory then file order.
 
     A missing directory raises :class:`PluginDiscoveryError`; a file that
-    cannot be read or parsed is skipped and, when ``errors`` is a list,
+    cannot be read or parsed (a FIFO or device in a file's place, a file
+    beyond the read limit: files are opened without blocking, only regular
+    files are read, and reads are bounded) is skipped and, when ``errors`` is a list,
     recorded there as ``(path, message)`` (else logged as a warning).
     """
     from ._dropin_files import find_plugin_files
+    from ._safe_read import Unreadable, read_bytes
 
     if isinstance(paths, (str, bytes)) or not hasattr(paths, "__iter__"):
         raise TypeError("paths must be an iterable of directories, not %s"
@@ -72,9 +75,9 @@ def list_dropin_plugins(paths: Iterable[Union[str, os.PathLike[str]]],
         for file in files:
             shown = os.path.join(directory, os.path.relpath(file, root))
             try:
-                with open(file, "rb") as handle:
-                    classes = scan_dropin_source(handle.read(), shown)
-            except (OSError, SyntaxError, ValueError) as exc:
+                classes = scan_dropin_source(read_bytes(file)[0], shown)
+            except (OSError, Unreadable, SyntaxError, ValueError, RecursionError,
+                    MemoryError) as exc:
                 message = "cannot read drop-in file %s: %s: %s" % (shown, type(exc).__name__,
                                                                    exc)
                 if errors is not None:

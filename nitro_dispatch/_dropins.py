@@ -22,7 +22,11 @@ sanitized name with a digest of the original, ``my_extra_plugin_<digest>``.
 
 A drop-in's first import in a process uses Python's bytecode cache like
 any import (``__pycache__/*.pyc``, written and validated by importlib's
-source loader against the file's size and modification time).  Fresh
+source loader against the file's size and modification time).  Every file
+is read through :func:`._safe_read.read_bytes` (opened without blocking,
+regular files only, bounded), never by the import system's own open: a
+FIFO or device named ``x_plugin.py`` fails that file's import with an
+``ImportError`` naming it, and never hangs or exhausts memory.  Fresh
 imports, for reload, compile the source as it is on disk now (never a
 cached ``.pyc``) into a *new* module object; ``sys.modules`` is switched only
 once that module ran without error, so a failed re-import leaves the old
@@ -38,7 +42,7 @@ from types import ModuleType
 
 TYPE_CHECKING = False  # typing costs more to import than all of nitro_dispatch
 if TYPE_CHECKING:
-    from typing import Any, Dict, List, Optional
+    from typing import Any, Dict, List, Mapping, Optional
 
 __all__ = ["import_dropin", "fresh_module", "install_module", "plugin_classes"]
 
@@ -145,17 +149,23 @@ def _exec_fresh(name: str, path: str, package_dir: Optional[str] = None,
     """
     import importlib.util
 
+    from ._safe_read import Unreadable, read_bytes
+
+    try:  # never through a blocking open: a FIFO in a file's place must not hang
+        source, st = read_bytes(path)
+    except (OSError, Unreadable) as exc:
+        raise ImportError("cannot read %s: %s" % (path, exc)) from None
+    loader = _loader_class()(name, path, source, st)
     spec = importlib.util.spec_from_file_location(
-        name, path, submodule_search_locations=[package_dir] if package_dir else None)
-    if spec is None or spec.loader is None:
+        name, path, loader=loader,
+        submodule_search_locations=[package_dir] if package_dir else None)
+    if spec is None:
         raise ImportError("cannot import %s from %s" % (name, path))
     module = importlib.util.module_from_spec(spec)
     code: Any
-    if cached and hasattr(spec.loader, "get_code"):
-        code = spec.loader.get_code(name)
+    if cached:
+        code = loader.get_code(name)
     else:
-        with open(path, "rb") as handle:
-            source = handle.read()
         code = compile(source, path, "exec", dont_inherit=True)
     previous = sys.modules.get(name)
     sys.modules[name] = module
@@ -171,6 +181,41 @@ def _exec_fresh(name: str, path: str, package_dir: Optional[str] = None,
         if previous is not None and sys.modules.get(name) is module:
             sys.modules[name] = previous  # the caller decides whether to switch
     return module
+
+
+_LOADER: List[Any] = []  # the loader class, made on first use (importlib.machinery)
+
+
+def _loader_class() -> Any:
+    """A source loader that takes the source (and its stat) already read
+    safely, and reads a ``.pyc`` through the same bounded, non-blocking
+    reader (a bytecode file that cannot be read is not used)."""
+    if _LOADER:
+        return _LOADER[0]
+    from importlib.machinery import SourceFileLoader
+
+    from ._safe_read import Unreadable, read_bytes
+
+    class ReadSourceLoader(SourceFileLoader):
+        def __init__(self, fullname: str, path: str, source: bytes,
+                     st: os.stat_result) -> None:
+            super().__init__(fullname, path)
+            self.source = source
+            self.stats = {"mtime": st.st_mtime, "size": st.st_size}
+
+        def path_stats(self, path: str) -> Mapping[str, Any]:
+            return self.stats if path == self.path else super().path_stats(path)
+
+        def get_data(self, path: str) -> bytes:
+            if path == self.path:
+                return self.source
+            try:
+                return read_bytes(path)[0]
+            except Unreadable as exc:
+                raise OSError(str(exc)) from None
+
+    _LOADER.append(ReadSourceLoader)
+    return ReadSourceLoader
 
 
 def plugin_classes(module: ModuleType, base: type) -> List[type]:

@@ -4,7 +4,10 @@ section 11).
 This module owns :func:`read_bytes`: a metadata file is opened without
 blocking (a FIFO planted in its place never hangs a listing) and read only
 when it is a regular file; anything else that is there but cannot be read
-is :class:`Unreadable`, which the listing reports and skips.
+is :class:`Unreadable`, which the listing reports and skips.  Reads are
+bounded (``limit``, ``MAX_BYTES`` unless given): a file larger than that, or
+one that keeps growing while it is read, is :class:`Unreadable` too.  Drop-in
+files are read (and imported) through it as well.
 """
 
 from __future__ import annotations
@@ -16,7 +19,11 @@ TYPE_CHECKING = False  # typing costs more to import than a cached listing
 if TYPE_CHECKING:
     from typing import List, Optional, Tuple
 
-__all__ = ["Unreadable", "read_bytes", "reason"]
+__all__ = ["Unreadable", "read_bytes", "reason", "MAX_BYTES"]
+
+# No metadata or plugin source file comes near this: a file beyond it is not
+# one (or not worth a listing's memory).
+MAX_BYTES = 64 * 1024 * 1024
 
 _READ_FLAGS = (os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
                | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0))
@@ -32,9 +39,10 @@ def reason(exc: OSError) -> str:
     return exc.strerror or str(exc)
 
 
-def read_bytes(path: str, dir_fd: Optional[int] = None) -> Tuple[bytes, os.stat_result]:
+def read_bytes(path: str, dir_fd: Optional[int] = None,
+               limit: int = MAX_BYTES) -> Tuple[bytes, os.stat_result]:
     """The content of the regular file at ``path`` (relative to the open
-    directory ``dir_fd`` when given) and its stat.  FileNotFoundError and
+    directory ``dir_fd`` when given) and its stat, at most ``limit`` bytes.  FileNotFoundError and
     NotADirectoryError propagate (a missing file is normal); any other
     failure is :class:`Unreadable`."""
     try:
@@ -47,13 +55,19 @@ def read_bytes(path: str, dir_fd: Optional[int] = None) -> Tuple[bytes, os.stat_
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             raise Unreadable("%s is not a regular file" % (os.path.basename(path),))
+        if st.st_size > limit:
+            raise Unreadable("%s is larger than %d bytes" % (os.path.basename(path), limit))
         data = os.read(fd, st.st_size + 1)
         if len(data) == st.st_size:  # the whole file, as fstat saw it
             return data, st
         chunks: List[bytes] = [data]  # a short read, or it grew: read to the end
+        size = len(data)
         while data:
             data = os.read(fd, 65536)
             chunks.append(data)
+            size += len(data)
+            if size > limit:
+                raise Unreadable("%s is larger than %d bytes" % (os.path.basename(path), limit))
         return b"".join(chunks), st
     except OSError as exc:
         raise Unreadable("%s: %s" % (os.path.basename(path), reason(exc))) from None

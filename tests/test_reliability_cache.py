@@ -410,3 +410,108 @@ def test_temporary_files_left_by_killed_writers_are_removed(site: Path, cache_di
     _cache.write(str(cache_dir), cache_file.name, _cache.decode(cache_file.read_bytes()))
     assert not stale.exists()
     assert fresh.exists() and unrelated.exists()
+
+
+# -- issue 17: unusable places, symbolic links, other users' homes ------------------
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc/self/fd to count")
+def test_a_directory_at_the_cache_file_turns_the_cache_off_and_leaks_no_descriptor(
+        site: Path, cache_dir: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger="nitro_dispatch")
+    valid_cache(site, cache_dir)
+    cache_file = the_cache_file(cache_dir)
+    cache_file.unlink()
+    cache_file.mkdir()
+    before = sorted(os.listdir("/proc/self/fd"))
+    for _ in range(1000):
+        assert names(site) == ["sturdy"]  # never IsADirectoryError
+    assert sorted(os.listdir("/proc/self/fd")) == before
+    (warning,) = warnings_of(caplog)  # the cache is off, said once
+    assert str(cache_file) in warning and "not a regular file" in warning
+
+
+@POSIX_ONLY
+def test_the_cache_directory_is_never_followed_through_a_symbolic_link(
+        site: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger="nitro_dispatch")
+    shared, victim = tmp_path / "shared", tmp_path / "victim"
+    shared.mkdir()
+    victim.mkdir(mode=0o700)
+    (shared / "nitro_dispatch").symlink_to(victim)  # planted in a shared XDG_CACHE_HOME
+    monkeypatch.delenv("NITRO_DISPATCH_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(shared))
+    for _ in range(3):
+        assert names(site) == ["sturdy"]
+    assert list(victim.iterdir()) == []  # nothing written where the link points
+    (warning,) = warnings_of(caplog)
+    assert str(shared / "nitro_dispatch") in warning and "symbolic link" in warning
+
+
+@POSIX_ONLY
+@pytest.mark.parametrize("mode", [0o755, 0o750, 0o701])
+def test_the_cache_directory_must_have_mode_0700(site: Path, cache_dir: Path, mode: int,
+                                                 caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger="nitro_dispatch")
+    cache_dir.mkdir()
+    os.chmod(cache_dir, mode)
+    for _ in range(3):
+        assert names(site) == ["sturdy"]
+    assert list(cache_dir.iterdir()) == []
+    (warning,) = warnings_of(caplog)
+    assert str(cache_dir) in warning and "not 700" in warning
+    os.chmod(cache_dir, 0o700)  # a fresh judgement in a fresh process would use it
+
+
+# A child process: everything it needs is imported before an optional switch
+# of user (the repository may be where "nobody" cannot read).
+HOME_CHILD = textwrap.dedent("""
+    import email.parser, logging, os, sys, time
+    import nitro_dispatch._distributions, nitro_dispatch._metadata_files
+    from nitro_dispatch import list_installed_plugins
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
+    site, user, warm = sys.argv[1:4]
+    os.environ["NITRO_DISPATCH_CACHE_DIR"] = warm
+    list_installed_plugins(path=[site])  # every module a cached listing needs
+    del os.environ["NITRO_DISPATCH_CACHE_DIR"]
+    if user == "nobody":
+        os.setgid(65534)
+        os.setuid(65534)
+    print(",".join(p.name for p in list_installed_plugins(path=[site])))
+""")
+
+
+@POSIX_ONLY
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0,
+                    reason="needs root, to run with another user's HOME and to become it")
+def test_root_never_creates_directories_in_another_users_home(tmp_path: Path) -> None:
+    area = Path(tempfile.mkdtemp(prefix="nd-home-"))  # not under root's 0700 tmp_path
+    try:
+        os.chmod(area, 0o755)
+        home, site = area / "alice", area / "site"
+        home.mkdir(mode=0o755)
+        os.chown(home, 65534, 65534)
+        make_plugin_dist(site, "sturdy", "1.0", {"sturdy": "sturdy:P"})
+        age_tree(site)
+
+        def run(user: str) -> "subprocess.CompletedProcess[str]":
+            env = dict(os.environ, PYTHONPATH=str(REPO), HOME=str(home))
+            for name in ("XDG_CACHE_HOME", "NITRO_DISPATCH_NO_CACHE", "NITRO_DISPATCH_CACHE_DIR"):
+                env.pop(name, None)
+            proc = subprocess.run([sys.executable, "-c", HOME_CHILD, str(site), user,
+                                   str(tmp_path / "warm")], env=env, capture_output=True,
+                                  text=True, timeout=60, cwd=str(area))
+            assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+            assert proc.stdout.strip() == "sturdy"
+            return proc
+
+        proc = run("root")  # root, with alice's HOME
+        assert list(home.iterdir()) == []  # no root-owned ~/.cache in alice's home
+        (warning,) = [line for line in proc.stderr.splitlines() if line.startswith("WARNING")]
+        assert str(home) in warning and "owned by user id 65534" in warning
+        run("nobody")  # alice herself can still make her cache
+        made = os.lstat(home / ".cache" / "nitro_dispatch")
+        assert made.st_uid == 65534 and stat.S_IMODE(made.st_mode) == 0o700
+        assert any((home / ".cache" / "nitro_dispatch").glob("*.marshal"))
+    finally:
+        shutil.rmtree(area)
