@@ -258,6 +258,10 @@ def _create_directory(directory: str) -> bool:
             logger.debug("cannot create cache directory %s: %s", directory, exc)
             return False
     if _POSIX and st.st_uid != os.geteuid() and not st.st_mode & stat.S_ISVTX:
+        if not os.access(parent, os.W_OK, effective_ids=os.access in os.supports_effective_ids):
+            logger.debug("cannot create cache directory %s: %s is not writable", directory,
+                         parent)
+            return False  # nothing could be created there anyway: no warning
         _refuse(directory, "creating it would create %s in %s, which is owned by user id %d, "
                 "not by the current user (%d)" % (missing[-1], parent, st.st_uid, os.geteuid()))
         return False
