@@ -3,11 +3,17 @@ named after it (SPEC section 11)."""
 
 from __future__ import annotations
 
-from typing import Any, List
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Dict, List, Optional
 from unittest import mock
 
 import pytest
 
+from fixtures import make_dist_info, write_module
 from nitro_dispatch import PluginBase, PluginManager, hook
 from nitro_dispatch._hooks import is_async_callable
 
@@ -59,3 +65,66 @@ def test_strict_events_admits_patterns_matching_lifecycle_events(pattern: str) -
     m.register(Watcher)
     m.load("watcher")
     assert m.is_loaded("watcher") and m.get_problems() == []
+
+
+# -- CLI helpers ---------------------------------------------------------------------------
+
+REPO = Path(__file__).resolve().parent.parent
+CONTROLS = "".join(chr(c) for c in list(range(0x20)) + list(range(0x7f, 0xa0)) if c != 0x0a)
+
+
+def run_cli(site: Path, *args: "str | bytes", extra_env: Optional[Dict[str, str]] = None
+            ) -> "subprocess.CompletedProcess[bytes]":
+    env = dict(os.environ)
+    for var in ("PYTHONSTARTUP", "PYTHONHOME", "PYTHONWARNINGS"):
+        env.pop(var, None)
+    env.update(PYTHONPATH=os.pathsep.join([str(REPO), str(site)]),
+               NITRO_DISPATCH_CACHE_DIR=str(site.parent / "cache"), COLUMNS="200",
+               PYTHONDONTWRITEBYTECODE="1", PYTHONIOENCODING="utf-8")
+    env.update(extra_env or {})
+    return subprocess.run([sys.executable, "-m", "nitro_dispatch"] + list(args),
+                          cwd=str(site.parent), env=env, capture_output=True, timeout=60)
+
+
+# -- 13: control characters are escaped in human output ------------------------------------
+
+HOSTILE = '''\
+from nitro_dispatch import PluginBase, event_spec, hook
+
+
+class Evil(PluginBase):
+    """Doc \\x1b]0;pwned\\x07 here."""
+    name = "evil\\x1b[2J"
+    version = "1.0"
+    description = "Clears \\x1b[2J\\x1b[H your screen\\x08\\x7f\\x9b"
+
+    @hook("app.open\\x07")
+    def grab(self, data):
+        """Hook \\x1b[31m doc."""
+        return data
+
+
+@event_spec("app.open\\x07")
+def app_open(data):
+    """The event \\x1b[31m doc \\x07."""
+'''
+
+
+def test_human_output_escapes_control_characters_and_json_stays_exact(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    make_dist_info(site, "evil-dist", "1.0", {
+        "nitro_dispatch.plugins": {"evil\x1b[2J": "evil_mod:Evil",
+                                   "gone\x1b[2J": "gone_mod\x07:Gone"},
+        "nitro_dispatch.events": {"evil": "evil_mod"}})
+    write_module(site, "evil_mod", HOSTILE)
+    for args in (["list"], ["list", "--verbose"], ["info", "evil\x1b[2J"], ["events"],
+                 ["check"], ["info", "nope\x1b[2J"]):
+        result = run_cli(site, *args)
+        shown = (result.stdout + result.stderr).decode("utf-8")
+        assert not set(shown) & set(CONTROLS), (args, shown)
+        assert "\\x1b" in shown, (args, shown)
+    listing = json.loads(run_cli(site, "list", "--json").stdout.decode("utf-8"))
+    assert "evil\x1b[2J" in [entry["name"] for entry in listing]
+    info = json.loads(run_cli(site, "info", "evil\x1b[2J", "--json").stdout.decode("utf-8"))
+    assert "Clears \x1b[2J\x1b[H your screen\x08\x7f\x9b" in info.values()
