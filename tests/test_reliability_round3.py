@@ -70,6 +70,7 @@ def test_strict_events_admits_patterns_matching_lifecycle_events(pattern: str) -
 # -- CLI helpers ---------------------------------------------------------------------------
 
 REPO = Path(__file__).resolve().parent.parent
+EVENTS = "nitro_dispatch.events"
 CONTROLS = "".join(chr(c) for c in list(range(0x20)) + list(range(0x7f, 0xa0)) if c != 0x0a)
 
 
@@ -128,3 +129,92 @@ def test_human_output_escapes_control_characters_and_json_stays_exact(tmp_path: 
     assert "evil\x1b[2J" in [entry["name"] for entry in listing]
     info = json.loads(run_cli(site, "info", "evil\x1b[2J", "--json").stdout.decode("utf-8"))
     assert "Clears \x1b[2J\x1b[H your screen\x08\x7f\x9b" in info.values()
+
+
+# -- 4: sys.exit() in a published declarations module -------------------------------------
+
+EXITING = "import sys\nsys.exit('declarations refuse to load')\n"
+GOOD_EVENTS = '''\
+from nitro_dispatch import event_spec
+
+
+@event_spec("app.good", mode="collect")
+def good(data):
+    """Still declared."""
+'''
+
+
+def test_sys_exit_in_a_declarations_module_is_reported_and_the_others_declared(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    make_dist_info(site, "nd-exiting", "1.0", {EVENTS: {"exiting": "nd_exiting_events"}})
+    make_dist_info(site, "nd-good", "1.0", {EVENTS: {"good": "nd_good_events"}})
+    write_module(site, "nd_exiting_events", EXITING)
+    write_module(site, "nd_good_events", GOOD_EVENTS)
+    for args in (["events"], ["check"], ["events", "--json"]):
+        result = run_cli(site, *args)
+        shown = (result.stdout + result.stderr).decode("utf-8")
+        assert result.returncode == 1, (args, shown)
+        assert "app.good" in shown or args == ["check"], (args, shown)
+        assert "nd-exiting" in shown and "SystemExit" in shown, (args, shown)
+    monkeypatch.syspath_prepend(str(site))
+    m = PluginManager()
+    assert m.declare_installed_events() == ["app.good"]
+    [problem] = m.get_problems()
+    assert problem.phase == "event" and problem.source is not None
+    assert problem.source.dist_name == "nd-exiting" and "SystemExit" in problem.message
+
+
+# -- 8: the application's and the host's declarations take precedence -------------------
+
+def events_module(mode: str) -> str:
+    return ('from nitro_dispatch import event_spec\n\n\n'
+            '@event_spec("app.save", mode=%r)\ndef save(data):\n    """Save."""\n' % (mode,))
+
+
+@pytest.fixture
+def shadowing_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The host nd-host declares app.save as a chain; nd-aaa (sorted first)
+    publishes a conflicting declaration."""
+    site = tmp_path / "site"
+    site.mkdir()
+    make_dist_info(site, "nd-aaa", "1.0", {EVENTS: {"aaa": "nd_aaa_events"}})
+    make_dist_info(site, "nd-host", "2.0", {EVENTS: {"host": "nd_host_events"}})
+    write_module(site, "nd_aaa_events", events_module("first"))
+    write_module(site, "nd_host_events", events_module("chain"))
+    monkeypatch.syspath_prepend(str(site))
+    return site
+
+
+def test_host_declarations_take_precedence_and_conflicts_are_reported(
+        shadowing_site: Path) -> None:
+    m = PluginManager(host="nd-host", strict_events=True)
+    assert m.declare_installed_events() == ["app.save"]
+    assert m.get_event_specs()["app.save"].mode == "chain"
+    assert m.hooks.event_origin("app.save").dist_name == "nd-host"
+    [problem] = m.get_problems()
+    assert problem.phase == "event" and problem.source.dist_name == "nd-aaa"
+    assert "nd-aaa" in problem.message and "nd-host" in problem.message
+    m.register_hook("app.save", lambda data: data + 1)
+    m.register_hook("app.save", lambda data: data * 10)
+    assert m.trigger("app.save", 1) in (11, 20)  # a chain, not "first"
+
+
+def test_application_declarations_take_precedence_over_every_distribution(
+        shadowing_site: Path) -> None:
+    m = PluginManager(host="nd-host")
+    m.declare_event("app.save", mode="collect")
+    assert m.declare_installed_events() == []
+    assert m.get_event_specs()["app.save"].mode == "collect"
+    problems = sorted(m.get_problems(), key=lambda p: p.source.dist_name)
+    assert [(p.phase, p.source.dist_name) for p in problems] == [
+        ("event", "nd-aaa"), ("event", "nd-host")]
+    assert all("the application" in p.message for p in problems)
+
+
+def test_cli_events_uses_the_host_declaration(shadowing_site: Path) -> None:
+    result = run_cli(shadowing_site, "events", "--host", "nd-host", "--json")
+    assert result.returncode == 1
+    listed = json.loads(result.stdout.decode("utf-8"))
+    assert "chain" in json.dumps(listed) and "nd-host" in json.dumps(listed)
