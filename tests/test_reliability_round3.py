@@ -218,3 +218,34 @@ def test_cli_events_uses_the_host_declaration(shadowing_site: Path) -> None:
     assert result.returncode == 1
     listed = json.loads(result.stdout.decode("utf-8"))
     assert "chain" in json.dumps(listed) and "nd-host" in json.dumps(listed)
+
+
+# -- 12: info on a drop-in that list shows but that does not import ----------------------
+
+BROKEN_DROPIN = '''\
+from nitro_dispatch import PluginBase
+
+
+class X(PluginBase):
+    name = "x"
+
+
+import nd_missing_module_for_x  # noqa
+'''
+
+
+def test_info_on_a_listed_dropin_that_fails_to_import_reports_the_import_error(
+        tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    dropins = tmp_path / "dropins"
+    site.mkdir()
+    dropins.mkdir()
+    (dropins / "x_plugin.py").write_text(BROKEN_DROPIN, encoding="utf-8")
+    listed = run_cli(site, "list", "--path", str(dropins), "--json")
+    assert [row["name"] for row in json.loads(listed.stdout.decode("utf-8"))] == ["x"]
+    result = run_cli(site, "info", "x", "--path", str(dropins))
+    err = result.stderr.decode("utf-8")
+    assert result.returncode == 1, err
+    assert "nd_missing_module_for_x" in err and "x_plugin.py" in err
+    assert "no plugin named" not in err
+    assert run_cli(site, "info", "y", "--path", str(dropins)).returncode == 2
