@@ -249,3 +249,48 @@ def test_info_on_a_listed_dropin_that_fails_to_import_reports_the_import_error(
     assert "nd_missing_module_for_x" in err and "x_plugin.py" in err
     assert "no plugin named" not in err
     assert run_cli(site, "info", "y", "--path", str(dropins)).returncode == 2
+
+
+# -- 14: arguments are text, decoded as Python decodes argv -------------------------------
+
+C_LOCALE = {"LC_ALL": "C", "LANG": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0"}
+
+
+@pytest.mark.skipif(os.name != "posix", reason="bytes in argv are a POSIX matter")
+@pytest.mark.parametrize("args", [[b"list", b"--group", b"\xff"],
+                                  [b"--group", b"g\xff", b"check"],
+                                  [b"events", b"--events-group", b"\xff"],
+                                  [b"info", b"x\xff"]])
+@pytest.mark.parametrize("locale", ["utf-8", "C"])
+def test_undecodable_arguments_are_a_one_line_usage_error(
+        tmp_path: Path, args: List[bytes], locale: str) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    result = run_cli(site, *args, extra_env=C_LOCALE if locale == "C" else None)
+    err = result.stderr.decode("utf-8")
+    assert result.returncode == 2, err
+    assert err.count("\n") == 1 and "not valid text" in err and "unexpected" not in err
+
+
+@pytest.mark.skipif(os.name != "posix", reason="bytes in argv are a POSIX matter")
+def test_non_ascii_names_typed_under_the_c_locale_match(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    make_dist_info(site, "nd-cafe", "1.0", {"nitro_dispatch.plugins": {"caf\u00e9": "nd_cafe:C"}})
+    write_module(site, "nd_cafe", "from nitro_dispatch import PluginBase\n\n\n"
+                                  "class C(PluginBase):\n    name = 'caf\\u00e9'\n")
+    result = run_cli(site, "info", "caf\u00e9".encode("utf-8"), "--json", extra_env=C_LOCALE)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.decode("utf-8"))["name"] == "caf\u00e9"
+
+
+def test_listing_refuses_bytes_path_entries_and_groups_that_are_not_text() -> None:
+    from nitro_dispatch import list_installed_plugins
+
+    with pytest.raises(TypeError, match="path entries must be str or path objects, not bytes"):
+        list_installed_plugins(path=[b"dir"])
+    with pytest.raises(ValueError, match="not valid text"):
+        list_installed_plugins("nitro\udcff.plugins")
+    with pytest.raises(TypeError, match="group must be a str"):
+        list_installed_plugins(b"nitro.plugins")  # type: ignore[arg-type]
+    assert list_installed_plugins(path=[Path("/nonexistent-dir")]) == []
