@@ -294,3 +294,49 @@ def test_listing_refuses_bytes_path_entries_and_groups_that_are_not_text() -> No
     with pytest.raises(TypeError, match="group must be a str"):
         list_installed_plugins(b"nitro.plugins")  # type: ignore[arg-type]
     assert list_installed_plugins(path=[Path("/nonexistent-dir")]) == []
+
+
+# -- 5: a timed async hook returns control at its timeout whatever it does ----------------
+
+
+def test_timed_async_hook_that_swallows_cancellation_returns_control_at_its_timeout(
+        caplog: pytest.LogCaptureFixture) -> None:
+    import asyncio
+    import time
+
+    from nitro_dispatch import HookError, HookTimeoutError
+
+    ended: List[str] = []
+
+    async def stubborn(data: Any) -> Any:
+        for _ in range(3):  # shrugs off the cancellation, twice over, then ends
+            try:
+                await asyncio.sleep(0.6)
+            except asyncio.CancelledError:
+                continue
+        ended.append("stubborn")
+        return "late"
+
+    async def after(data: Any) -> Any:
+        return data + "+after"
+
+    m = PluginManager()
+    m.register_hook("app.slow", stubborn, timeout=0.2, priority=90)
+    m.register_hook("app.slow", after, priority=10)
+
+    async def main() -> Any:
+        started = time.monotonic()
+        result = await m.trigger_async("app.slow", "data")
+        elapsed = time.monotonic() - started
+        await asyncio.sleep(2.0)  # the abandoned hook ends in the background
+        return result, elapsed
+
+    result, elapsed = asyncio.run(main())
+    assert result == "data+after" and elapsed < 0.5, (result, elapsed)
+    assert ended == ["stubborn"]
+    assert "timed out after 0.2s on event 'app.slow'" in caplog.text
+
+    m.set_error_strategy("fail_fast")
+    with pytest.raises(HookError, match="timed out after 0.2s") as raised:
+        asyncio.run(m.trigger_async("app.slow", "data"))
+    assert isinstance(raised.value.__cause__ or raised.value, HookTimeoutError)
