@@ -35,7 +35,7 @@ def call_timed(rec: HookRecord, event: str, data: Any) -> Any:
 
     timeout = rec.timeout
     try:
-        job = get_pool().submit(rec.callback, data)
+        job = get_pool().submit(rec.callback, data, None, owner(rec))
     except HookTimeoutError as exc:
         raise HookTimeoutError("%s for event %r not started: %s" % (rec.label, event, exc),
                                event, rec.plugin_name, timeout) from None
@@ -95,7 +95,7 @@ async def call_async(rec: HookRecord, event: str, data: Any) -> Any:
             pass
 
     try:
-        get_pool().submit(rec.callback, data, settle)
+        get_pool().submit(rec.callback, data, settle, owner(rec))
     except HookTimeoutError as exc:
         raise HookTimeoutError("%s for event %r not started: %s" % (rec.label, event, exc),
                                event, rec.plugin_name, rec.timeout) from None
@@ -106,6 +106,12 @@ async def call_async(rec: HookRecord, event: str, data: Any) -> Any:
     if job.error is not None:
         raise Raised(job.error)
     return job.value
+
+
+def owner(rec: HookRecord) -> str:
+    """Whose share of the timeout pool a hook's call counts against: its
+    plugin's, or its own when it has no plugin."""
+    return "plugin %r" % (rec.plugin_name,) if rec.plugin_name is not None else rec.label
 
 
 def timeout_error(rec: HookRecord, event: str, sync: bool) -> HookTimeoutError:

@@ -340,3 +340,44 @@ def test_timed_async_hook_that_swallows_cancellation_returns_control_at_its_time
     with pytest.raises(HookError, match="timed out after 0.2s") as raised:
         asyncio.run(m.trigger_async("app.slow", "data"))
     assert isinstance(raised.value.__cause__ or raised.value, HookTimeoutError)
+
+
+# -- 6: one plugin's stuck timed hooks hold only a bounded share of the pool --------------
+
+
+def test_one_plugins_stuck_timed_hooks_hold_only_a_share_of_the_pool() -> None:
+    import threading
+
+    from nitro_dispatch._timeouts import get_pool
+
+    pool = get_pool()
+    release = threading.Event()
+
+    class Stuck(PluginBase):
+        name = "stuck"
+
+        @hook("app.work", timeout=0.01)
+        def block(self, data: Any) -> Any:
+            release.wait(30)
+            return data
+
+    class Other(PluginBase):
+        name = "other"
+
+        @hook("app.other", timeout=5)
+        def fine(self, data: Any) -> Any:
+            return data + 1
+
+    m = PluginManager()
+    m.register(Stuck)
+    m.register(Other)
+    m.load_all()
+    try:
+        for _ in range(pool.share + 10):  # more stuck calls than its share
+            m.trigger("app.work", None)
+        assert m.trigger("app.other", 1) == 2  # other plugins still get workers
+        m.set_error_strategy("fail_fast")
+        with pytest.raises(Exception, match="still running"):
+            m.trigger("app.work", None)
+    finally:
+        release.set()
