@@ -35,7 +35,7 @@ def call_timed(rec: HookRecord, event: str, data: Any) -> Any:
 
     timeout = rec.timeout
     try:
-        job = get_pool().submit(rec.callback, data)
+        job = get_pool().submit(rec.callback, data, None, owner(rec))
     except HookTimeoutError as exc:
         raise HookTimeoutError("%s for event %r not started: %s" % (rec.label, event, exc),
                                event, rec.plugin_name, timeout) from None
@@ -64,10 +64,21 @@ async def call_async(rec: HookRecord, event: str, data: Any) -> Any:
     import asyncio
 
     if rec.is_async:
+        # Not wait_for: it waits for the cancelled hook to finish, forever
+        # if the hook catches CancelledError and goes on.  The hook runs as
+        # a task of its own; at the timeout it is cancelled and abandoned.
+        task = asyncio.ensure_future(_own_errors(rec.callback(data)))
         try:
-            return await asyncio.wait_for(_own_errors(rec.callback(data)), rec.timeout)
-        except asyncio.TimeoutError:
-            raise timeout_error(rec, event, sync=False) from None
+            await asyncio.wait((task,), timeout=rec.timeout)
+        except BaseException:  # the caller was cancelled: so is the hook
+            task.cancel()
+            raise
+        if task.done():
+            return task.result()
+        task.cancel()
+        _ABANDONED.add(task)  # keep a reference while it runs on
+        task.add_done_callback(_forget)
+        raise timeout_error(rec, event, sync=False)
     # A sync hook with a timeout: run it on the shared pool, await its end.
     from ._timeouts import Job, get_pool
 
@@ -84,7 +95,7 @@ async def call_async(rec: HookRecord, event: str, data: Any) -> Any:
             pass
 
     try:
-        get_pool().submit(rec.callback, data, settle)
+        get_pool().submit(rec.callback, data, settle, owner(rec))
     except HookTimeoutError as exc:
         raise HookTimeoutError("%s for event %r not started: %s" % (rec.label, event, exc),
                                event, rec.plugin_name, rec.timeout) from None
@@ -97,12 +108,29 @@ async def call_async(rec: HookRecord, event: str, data: Any) -> Any:
     return job.value
 
 
+def owner(rec: HookRecord) -> str:
+    """Whose share of the timeout pool a hook's call counts against: its
+    plugin's, or its own when it has no plugin."""
+    return "plugin %r" % (rec.plugin_name,) if rec.plugin_name is not None else rec.label
+
+
 def timeout_error(rec: HookRecord, event: str, sync: bool) -> HookTimeoutError:
     note = " (its thread cannot be stopped and runs on in the background)" if sync \
-        else " (cancelled)"
+        else " (cancelled, and abandoned if it does not stop)"
     return HookTimeoutError("%s timed out after %ss on event %r%s"
                             % (rec.label, rec.timeout, event, note),
                             event, rec.plugin_name, rec.timeout)
+
+
+_ABANDONED: "set[Any]" = set()  # cancelled hook tasks that have not ended yet
+
+
+def _forget(task: Any) -> None:
+    """A cancelled hook's task ended: drop it, its outcome retrieved (an
+    error was reported as the timeout already)."""
+    _ABANDONED.discard(task)
+    if not task.cancelled():
+        task.exception()
 
 
 async def _own_errors(awaitable: Any) -> Any:

@@ -19,7 +19,7 @@ from ._metadata import canonical_name
 
 TYPE_CHECKING = False  # typing costs more to import than all of nitro_dispatch
 if TYPE_CHECKING:
-    from typing import Any, Callable, Dict, List
+    from typing import Any, Callable, Dict, List, Optional
 
     from ._events import EventSpec
     from ._registry import HookRegistry
@@ -131,24 +131,43 @@ def discover_dropins(manager: Any, table: PluginTable, directory: Any, pattern: 
 
 
 def declare_installed(registry: HookRegistry, table: PluginTable, group: str,
-                      specs_of: Callable[[Any], List[EventSpec]]) -> List[str]:
+                      specs_of: Callable[[Any], List[EventSpec]],
+                      host: Optional[str] = None) -> List[str]:
     """Declare the events that installed distributions publish under
     ``group`` (``specs_of`` reads a namespace's declarations); a
-    declaration that does not import or conflicts is reported through the
-    problem log (phase "event", one record per declaration however often it
-    fails) and the others still count.  See
+    declaration that does not import (``sys.exit()`` included) is reported
+    through the problem log (phase "event", one record per declaration
+    however often it fails) and the others still count.
+
+    Precedence: what is already declared (the application's declarations
+    in code) stands; then the ``host`` distribution's declarations are
+    declared, then the others in sort order.  A namespace with a declaration
+    that conflicts with one in force is reported, naming both origins, and
+    not applied (a namespace is declared all or none).  See
     :meth:`PluginManager.declare_installed_events`."""
     from ._distributions import list_installed_plugins, load_entry_point
 
+    items = list_installed_plugins(group)
+    if host is not None:
+        wanted = canonical_name(host)
+        items = [item for item in items if canonical_name(item.dist_name) == wanted] + \
+            [item for item in items if canonical_name(item.dist_name) != wanted]
     names: List[str] = []
-    for item in list_installed_plugins(group):
+    for item in items:
         origin = installed_source(item)
+        what = "event declarations %r (%s) from %s" % (item.name, item.value, origin.describe())
         try:
-            declared = registry.declare(specs_of(load_entry_point(item)), origin)
-        except Exception as exc:
+            specs = specs_of(load_entry_point(item))
+        except (Exception, SystemExit) as exc:  # sys.exit() in a module: its failure
             table.report(None, EVENT, "declarations:%s/%s" % (item.dist_name, item.name),
-                         "event declarations %r (%s) from %s cannot be used: %s: %s"
-                         % (item.name, item.value, origin.describe(), type(exc).__name__, exc),
+                         "%s cannot be used: %s: %s" % (what, type(exc).__name__, exc),
+                         origin, exc)
+            continue
+        try:
+            declared = registry.declare(specs, origin)
+        except Exception as exc:  # a conflict: nothing of this namespace is applied
+            table.report(None, EVENT, "declarations:%s/%s" % (item.dist_name, item.name),
+                         "%s cannot be used: %s: %s" % (what, type(exc).__name__, exc),
                          origin, exc)
             continue
         names.extend(spec.name for spec in declared if spec.name not in names)

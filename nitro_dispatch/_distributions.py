@@ -193,12 +193,38 @@ def list_installed_plugins(
 
     Reads metadata only; never imports plugin code.  ``path`` is a list: a
     single ``str``, ``bytes`` or path object raises ``TypeError`` (it would
-    be read as a list of one-letter entries).
+    be read as a list of one-letter entries), and so does an entry that is
+    not a ``str`` or a path object naming a ``str`` (``bytes``: decode it
+    with :func:`os.fsdecode`); a ``group`` that is not text (a lone
+    surrogate, say from an undecodable command-line argument) raises
+    ``ValueError``.
     """
     if isinstance(path, (str, bytes, os.PathLike)):
         raise TypeError("path must be a list of directories, not a single %s (%r); "
                         "write path=[%r]" % (type(path).__name__, path, path))
+    check_group(group)
+    if path is not None:
+        path = list(path)
+        for entry in path:
+            if not isinstance(os.fspath(entry) if isinstance(entry, os.PathLike) else entry,
+                              str):
+                raise TypeError("path entries must be str or path objects, not %s (%r); "
+                                "decode bytes with os.fsdecode()"
+                                % (type(entry).__name__, entry))
     return list_with_index(group, path)
+
+
+def check_group(group: object) -> None:
+    """``TypeError`` unless ``group`` is a ``str``; ``ValueError`` unless it
+    is text (encodable as UTF-8: no lone surrogates)."""
+    if not isinstance(group, str):
+        raise TypeError("group must be a str (an entry-point group name), not %s (%r)"
+                        % (type(group).__name__, group))
+    try:
+        group.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("group %r is not valid text (it holds lone surrogates, such as an "
+                         "undecodable command-line argument gives)" % (group,)) from None
 
 
 def list_with_index(group: str = DEFAULT_GROUP,

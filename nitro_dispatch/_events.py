@@ -48,6 +48,10 @@ logger = get_logger("nitro_dispatch.events")
 MODES = ("chain", "collect", "first")
 EVENTS_GROUP = "nitro_dispatch.events"
 RESERVED_PREFIX = "nitro."  # the framework's own events: always declared, always chains
+# Every event the framework fires (after RESERVED_PREFIX); a pattern matching
+# any of them conforms.
+_RESERVED_EVENTS = ("plugin.registered", "plugin.loaded", "plugin.unloaded", "plugin.error",
+                    "app.startup", "app.shutdown")
 _CO_VARARGS = 0x04
 _CO_GENERATOR = 0x20
 
@@ -166,8 +170,7 @@ def is_declared(name: str, declared: "Iterable[str]") -> bool:
     if name in declared or name.startswith(RESERVED_PREFIX):
         return True
     if "*" in name:
-        if match_pattern(name, RESERVED_PREFIX + "plugin.loaded") or \
-                match_pattern(name, RESERVED_PREFIX + "app.startup"):
+        if any(match_pattern(name, RESERVED_PREFIX + event) for event in _RESERVED_EVENTS):
             return True
         return any(match_pattern(name, known) for known in declared)
     return False

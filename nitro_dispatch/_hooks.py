@@ -10,6 +10,8 @@ call per dispatch) and notes what it subscribes to in ``__nitro_hooks__``;
 
 from __future__ import annotations
 
+import sys
+
 from ._validate import check_timeout
 
 TYPE_CHECKING = False  # typing costs more to import than all of nitro_dispatch
@@ -21,6 +23,7 @@ __all__ = ["hook", "HookSpec", "HookRecord", "is_async_callable", "match_pattern
 
 
 _CO_COROUTINE = 0x0080  # inspect.CO_COROUTINE, without importing inspect
+_CODE_TYPE = type((lambda: None).__code__)  # types.CodeType
 
 
 class HookSpec:
@@ -83,8 +86,14 @@ def hook(event_name: str, priority: int = 50, timeout: Optional[float] = None,
 
 
 def is_async_callable(obj: Any) -> bool:
-    """True for ``async def`` functions, methods, partials of them, and
-    objects whose ``__call__`` is ``async def`` (without importing inspect)."""
+    """True for ``async def`` functions, methods, partials of them, objects
+    whose ``__call__`` is ``async def``, and callables carrying the genuine
+    coroutine marker of :func:`inspect.markcoroutinefunction` or
+    :class:`unittest.mock.AsyncMock` (without importing inspect).
+
+    Only real code objects and the real marker objects count: a
+    :class:`unittest.mock.Mock` answers every attribute, so it is sync.
+    """
     for _ in range(8):  # unwrap bound methods and functools.partial
         inner = getattr(obj, "__func__", None)
         if inner is None:
@@ -92,15 +101,25 @@ def is_async_callable(obj: Any) -> bool:
         if inner is None:
             break
         obj = inner
-    code = getattr(obj, "__code__", None)
-    if code is not None:
-        return bool(code.co_flags & _CO_COROUTINE) or \
-            getattr(obj, "_is_coroutine_marker", None) is not None
-    if getattr(obj, "_is_coroutine_marker", None) is not None:
+    if _coroutine_code(getattr(obj, "__code__", None)) or _marked(obj):
         return True
-    call = getattr(type(obj), "__call__", None)
-    code = getattr(call, "__code__", None)
-    return code is not None and bool(code.co_flags & _CO_COROUTINE)
+    return _coroutine_code(getattr(getattr(type(obj), "__call__", None), "__code__", None))
+
+
+def _coroutine_code(code: Any) -> bool:
+    return type(code) is _CODE_TYPE and bool(code.co_flags & _CO_COROUTINE)
+
+
+def _marked(obj: Any) -> bool:
+    """The marker attributes, compared by identity with the real markers
+    (their modules are loaded whenever something carries them)."""
+    inspect = sys.modules.get("inspect")
+    mark = getattr(inspect, "_is_coroutine_mark", None)
+    if mark is not None and getattr(obj, "_is_coroutine_marker", None) is mark:
+        return True
+    coroutines = sys.modules.get("asyncio.coroutines")
+    mark = getattr(coroutines, "_is_coroutine", None)
+    return mark is not None and getattr(obj, "_is_coroutine", None) is mark
 
 
 def match_pattern(pattern: str, event: str) -> bool:

@@ -516,10 +516,14 @@ class PluginManager:
         """Declare the events installed distributions publish under the
         entry-point group; broken or conflicting declarations are reported
         (:meth:`get_problems`, phase "event", once per declaration however
-        often it is retried) and skipped."""
+        often it is retried) and skipped.  Precedence: the application's
+        declarations in code made before this call, then those of the
+        ``host`` distribution, then the others in sort order; a declaration
+        that conflicts with one in force is reported (naming both origins)
+        and not applied."""
         from ._discovery import declare_installed
 
-        return declare_installed(self.hooks, self._table, group, _specs_of)
+        return declare_installed(self.hooks, self._table, group, _specs_of, self.host)
 
     def get_event_specs(self) -> Dict[str, EventSpec]:
         """The declared events: ``{name: EventSpec}``, in declaration order."""

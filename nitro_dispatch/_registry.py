@@ -523,7 +523,8 @@ class HookRegistry:
                             "event %r is already declared with mode=%r, historic=%r%s; it "
                             "cannot be declared again with mode=%r, historic=%r"
                             % (spec.name, known.mode, known.historic,
-                               " by %s" % where.describe() if where is not None else "",
+                               " by %s" % (where.describe() if where is not None
+                                           else "the application"),
                                spec.mode, spec.historic))
                     result.append(known)
                     continue

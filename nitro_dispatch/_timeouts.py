@@ -9,6 +9,12 @@ worker whenever none is idle (up to ``max_workers``), so stuck hooks never
 delay later timed hooks.  Idle workers exit after ``idle_seconds``.  When
 ``max_workers`` workers are all stuck, a timed hook fails at once with
 :class:`HookTimeoutError` instead of queueing behind them.
+
+Each job has an owner (the plugin of the hook, or the hook itself when it
+has none), and one owner's unfinished jobs may hold at most ``share``
+workers (a quarter of the pool by default): a plugin whose timed hooks all
+get stuck makes only its own later timed hooks fail at once, while every
+other plugin keeps getting workers.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from ._errors import HookTimeoutError
 
 TYPE_CHECKING = False  # typing costs more to import than all of nitro_dispatch
 if TYPE_CHECKING:
-    from typing import Any, Callable, Optional
+    from typing import Any, Callable, Dict, Optional
 
 __all__ = ["TimeoutPool", "get_pool"]
 
@@ -28,10 +34,11 @@ __all__ = ["TimeoutPool", "get_pool"]
 class Job:
     """One hook call handed to a worker; ``done`` is released when it ends."""
 
-    __slots__ = ("fn", "arg", "ctx", "done", "value", "error", "on_done")
+    __slots__ = ("fn", "arg", "ctx", "done", "value", "error", "on_done", "owner")
 
     def __init__(self, fn: Callable[[Any], Any], arg: Any,
-                 on_done: Optional[Callable[["Job"], None]]) -> None:
+                 on_done: Optional[Callable[["Job"], None]], owner: Any = None) -> None:
+        self.owner = owner
         self.fn = fn
         self.arg = arg
         self.ctx = contextvars.copy_context()  # context variables reach the worker
@@ -56,10 +63,13 @@ class Job:
 class TimeoutPool:
     """A pool that grows when every worker is busy; see the module docstring."""
 
-    def __init__(self, max_workers: int = 256, idle_seconds: float = 30.0) -> None:
+    def __init__(self, max_workers: int = 256, idle_seconds: float = 30.0,
+                 share: Optional[int] = None) -> None:
         from _queue import SimpleQueue
 
         self.max_workers = max_workers
+        self.share = share if share is not None else max(1, max_workers // 4)
+        self._owned: Dict[Any, int] = {}  # owner -> its jobs not yet finished
         self.idle_seconds = idle_seconds
         self._queue: Any = SimpleQueue()
         self._lock = threading.Lock()
@@ -72,11 +82,18 @@ class TimeoutPool:
         return self._workers
 
     def submit(self, fn: Callable[[Any], Any], arg: Any,
-               on_done: Optional[Callable[[Job], None]] = None) -> Job:
+               on_done: Optional[Callable[[Job], None]] = None, owner: Any = None) -> Job:
         """Run ``fn(arg)`` on a worker; raise :class:`HookTimeoutError` when
-        every one of ``max_workers`` workers is stuck."""
-        job = Job(fn, arg, on_done)
+        every one of ``max_workers`` workers is stuck, or when ``owner``
+        (``None``: no owner, no share) already holds its share of them."""
+        job = Job(fn, arg, on_done, owner)
         with self._lock:
+            if owner is not None:
+                held = self._owned.get(owner, 0)
+                if held >= self.share:
+                    raise HookTimeoutError(
+                        "%d timed hooks of %s are still running (the most one plugin may "
+                        "hold of the %d timeout workers)" % (held, owner, self.max_workers))
             if self._idle:
                 self._idle -= 1
             elif self._workers < self.max_workers:
@@ -87,6 +104,8 @@ class TimeoutPool:
                 raise HookTimeoutError(
                     "all %d timeout workers are busy with hooks that overran their timeout"
                     % self.max_workers)
+            if owner is not None:
+                self._owned[owner] = self._owned.get(owner, 0) + 1
         self._queue.put(job)
         return job
 
@@ -104,10 +123,15 @@ class TimeoutPool:
                         self._workers -= 1
                         return
                 continue  # a job is on its way to us
+            owner = job.owner
             job.run()
             del job
             with self._lock:
                 self._idle += 1
+                if owner is not None:
+                    held = self._owned.pop(owner) - 1
+                    if held:
+                        self._owned[owner] = held
 
 
 _pool: Optional[TimeoutPool] = None

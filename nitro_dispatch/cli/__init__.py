@@ -153,7 +153,49 @@ def _build(prog: Optional[str], host: Optional[str],
     return parser, list(commands.choices)
 
 
+# Arguments that name things (compared with names read from metadata, which
+# are text): decoded as text, whatever the locale.
+_TEXT_ARGUMENTS = (("name", "NAME"), ("group", "--group"), ("global_group", "--group"),
+                   ("events_group", "--events-group"), ("host", "--host"))
+
+
+def _text_arguments(opts: argparse.Namespace) -> None:
+    """Python decodes ``argv`` with the locale's encoding, undecodable
+    bytes as lone surrogates (``café`` typed under ``LC_ALL=C`` arrives as
+    ``'caf\\udcc3\\udca9'``).  Such an argument is re-decoded from its
+    original bytes as UTF-8, which metadata uses; one that is not UTF-8
+    either is a :class:`UsageError`."""
+    import os
+
+    for attribute, option in _TEXT_ARGUMENTS:
+        value = getattr(opts, attribute, None)
+        if not isinstance(value, str):
+            continue
+        try:
+            value.encode("utf-8")
+            continue
+        except UnicodeEncodeError:
+            pass
+        try:
+            setattr(opts, attribute, os.fsencode(value).decode("utf-8"))
+        except (UnicodeError, ValueError):
+            shown = repr(os.fsencode(value))[2:-1] if _encodable(value) else repr(value)[1:-1]
+            raise UsageError("%s %s: not valid text (undecodable bytes)"
+                             % (option, shown)) from None
+
+
+def _encodable(value: str) -> bool:
+    import os
+
+    try:
+        os.fsencode(value)
+        return True
+    except (UnicodeError, ValueError):
+        return False
+
+
 def _merge_common(opts: argparse.Namespace, default_group: str = DEFAULT_GROUP) -> None:
+    _text_arguments(opts)
     group = getattr(opts, "group", None)
     if group is None:
         group = opts.global_group

@@ -11,8 +11,8 @@ from .._describe import describe_plugin, format_problem, source_fields
 from .._errors import NitroPluginError
 from .._manager import PluginManager
 from .._source import PluginProblem
-from ._common import (EXIT_OK, EXIT_PROBLEMS, RAW, UNKNOWN, UsageError, add_common_options,
-                      build_manager)
+from ._common import (DROPIN_PATTERN, EXIT_OK, EXIT_PROBLEMS, RAW, UNKNOWN, UsageError,
+                      add_common_options, build_manager)
 from ._output import error, out, print_fields, print_json, render_table, screen_width
 
 HELP = """\
@@ -53,7 +53,8 @@ def lookup(manager: PluginManager, opts: argparse.Namespace) -> str:
     same = [n for n in registered if canonical_name(n) == canonical_name(name)]
     if len(same) == 1:
         return same[0]
-    claims = [p for p in manager.get_problems() if p.plugin == name]
+    claims = [p for p in manager.get_problems() if p.plugin == name] or \
+        dropin_failures(manager, opts.paths, name)
     if claims:
         raise PluginTrouble([format_problem(p) for p in claims])
     import difflib
@@ -64,6 +65,27 @@ def lookup(manager: PluginManager, opts: argparse.Namespace) -> str:
     close = difflib.get_close_matches(name, registered, n=3)
     hint = " (did you mean %s?)" % " or ".join(repr(c) for c in close) if close else ""
     raise UsageError("no plugin named %r is installed in %s%s" % (name, where, hint))
+
+
+def dropin_failures(manager: PluginManager, paths: List[str], name: str
+                    ) -> List[PluginProblem]:
+    """The problems of the drop-in files that ``list`` shows defining plugin
+    ``name`` (read without running them) but that discovery could not use
+    (a file that does not import names no plugin in its problem)."""
+    if not paths:
+        return []
+    import os
+
+    from .._dropin_listing import list_dropin_plugins
+    from .._metadata import canonical_name
+
+    wanted = canonical_name(name)
+    files = {os.path.realpath(found.location)
+             for found in list_dropin_plugins(paths, DROPIN_PATTERN)
+             if found.name is not None and canonical_name(found.name) == wanted}
+    return [p for p in manager.get_problems()
+            if p.plugin is None and p.source is not None and p.source.kind == "dropin"
+            and p.source.path is not None and os.path.realpath(p.source.path) in files]
 
 
 def distribution_requires(name: str, source: Any, group: str) -> Optional[List[str]]:

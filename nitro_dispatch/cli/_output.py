@@ -7,6 +7,13 @@ closed before the command started is skipped, as ``print()`` does; a
 standard output that fails otherwise raises :class:`OutputFailed`, which
 :func:`nitro_dispatch.cli.main` turns into an exit status.  JSON is strict
 (ASCII, non-finite numbers spelled as strings).
+
+Human output never carries a control character from a plugin's metadata,
+name, description, event or docstring to the terminal: every line written
+by :func:`out`, :func:`error` and :func:`warn` (and every table cell) shows
+C0 and C1 control characters and DEL escaped (``\\x1b``), line breaks aside.
+JSON is written exactly (it is ASCII, its control characters already
+``\\u`` escapes).
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from typing import Any, Iterator, List, Optional, Sequence, Tuple
 from .._describe import one_line
 
 __all__ = ["PROG", "program", "program_name", "OutputFailed", "error", "warn", "out",
+           "raw_out", "escape_controls",
            "flush_stdout", "silence",
            "screen_width",
            "wrap", "render_table", "print_json", "print_fields", "library_logging"]
@@ -29,6 +37,20 @@ PROG = "nitro-dispatch"
 # (``main(prog="myapp-plugins")``) sets it while it runs.
 _PROGRAM: "ContextVar[str]" = ContextVar("nitro_dispatch_cli_program", default=PROG)
 MIN_WIDTH = 40
+# C0 (but the line feed), DEL and C1 controls, shown as \xNN escapes.
+_CONTROLS = {code: "\\x%02x" % (code,)
+             for code in list(range(0x20)) + list(range(0x7f, 0xa0)) if code != 0x0a}
+_CELL_CONTROLS = dict(_CONTROLS)
+_CELL_CONTROLS[0x0a] = "\\x0a"  # a table cell is one line
+
+
+def escape_controls(text: str) -> str:
+    r"""``text`` with its control characters (but line feeds) escaped.
+
+    >>> print(escape_controls("a\x1b[2Jb\x07\x9b"))
+    a\x1b[2Jb\x07\x9b
+    """
+    return text.translate(_CONTROLS)
 
 
 class OutputFailed(Exception):
@@ -51,11 +73,11 @@ def program_name(name: str) -> Iterator[None]:
 
 
 def error(message: str) -> None:
-    err_line("%s: error: %s\n" % (program(), one_line(message)))
+    err_line("%s: error: %s\n" % (program(), escape_controls(one_line(message))))
 
 
 def warn(message: str) -> None:
-    err_line("%s: warning: %s\n" % (program(), one_line(message)))
+    err_line("%s: warning: %s\n" % (program(), escape_controls(one_line(message))))
 
 
 def err_line(line: str) -> None:
@@ -71,7 +93,13 @@ def err_line(line: str) -> None:
 
 
 def out(text: str = "") -> None:
-    """One line on stdout; :class:`OutputFailed` when it cannot be written."""
+    """One line on stdout, control characters escaped; :class:`OutputFailed`
+    when it cannot be written."""
+    raw_out(escape_controls(text))
+
+
+def raw_out(text: str) -> None:
+    """One line on stdout exactly as given (JSON)."""
     stream = sys.stdout
     if stream is None:  # started without one: discard, as print() does
         return
@@ -133,6 +161,7 @@ def render_table(headers: Sequence[str], rows: Sequence[Sequence[str]],
     """
     gap = 2
     count = len(headers)
+    rows = [[cell.translate(_CELL_CONTROLS) for cell in row] for row in rows]
     widths = [max([len(headers[i])] + [len(row[i]) for row in rows]) for i in range(count)]
     floors = [min(widths[i], max(len(headers[i]), 8)) for i in range(count)]
     room = width - gap * (count - 1)
@@ -173,7 +202,7 @@ def print_json(data: Any) -> None:
         text = json.dumps(data, indent=2, allow_nan=False)
     except ValueError:
         text = json.dumps(finite(data), indent=2, allow_nan=False)
-    out(text)
+    raw_out(text)
 
 
 def finite(data: Any) -> Any:
