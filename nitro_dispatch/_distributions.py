@@ -229,12 +229,15 @@ def check_group(group: object) -> None:
 
 def list_with_index(group: str = DEFAULT_GROUP,
                     path: Optional[Iterable[Union[str, os.PathLike[str]]]] = None,
-                    index: Optional[List[Tuple[str, List[Record]]]] = None
+                    index: Optional[List[Tuple[str, List[Record]]]] = None,
+                    refused: Optional[List[Tuple[str, str, str, str]]] = None
                     ) -> List[InstalledPlugin]:
     """:func:`list_installed_plugins`; ``index``, when given, also receives
     every distribution seen, as ``(where, records)`` in the order found
     (the first of a normalized name is the installed one; see
-    :func:`installed_version`)."""
+    :func:`installed_version`); ``refused`` every installed distribution
+    whose entry points mention the group but are skipped (importlib.metadata
+    cannot parse them), as ``(name, version, metadata path, reason)``."""
     entries = list(sys.path if path is None else path)
     cache_dir = _cache.cache_dir()
     cached = _read_cache(cache_dir, group) if cache_dir else {}
@@ -255,6 +258,10 @@ def list_with_index(group: str = DEFAULT_GROUP,
                 seen.add(dist[NORM])
                 if dist[INFO] is not None or dist[PROBLEM] is not None:
                     _add_plugins(found, dist, group, where)
+                if dist[PROBLEM] is not None and refused is not None:
+                    stem = _folder_stem(dist[FOLDER] or "", where).partition("-")
+                    refused.append((stem[0], stem[2].partition("-")[0],
+                                    os.path.join(where, dist[FOLDER] or ""), dist[PROBLEM]))
     if cache_dir is not None and updates:
         for root, record in updates.items():
             if record is None:
@@ -334,13 +341,18 @@ def _is_metadata_path_finder(finder: Any) -> bool:
         kind.__module__.startswith(("importlib_metadata", "importlib.metadata"))
 
 
+def _context(metadata: Any, path: List[Any]) -> Any:
+    """``DistributionFinder.Context(path=path)`` (untyped in the backport)."""
+    return metadata.DistributionFinder.Context(path=path)
+
+
 def _finder_dists(finder: Any, entries: List[Any], group: str) -> Tuple[str, List[Record]]:
     """The distributions a custom finder provides for ``entries``."""
     from ._metadata_files import metadata
 
     where = repr(finder)
     try:
-        context = metadata.DistributionFinder.Context(path=entries)
+        context = _context(metadata, entries)
         dists = list(finder.find_distributions(context))
     except Exception as exc:  # another's finder must not break the listing
         logger.warning("skipping the distributions of %s: find_distributions raised %s: %s",
@@ -568,7 +580,7 @@ def _scan_file(root: str, group: str, skipped: List[str]) -> List[Record]:
 
     dists: List[Record] = []
     try:
-        context = metadata.DistributionFinder.Context(path=[root])
+        context = _context(metadata, [root])
         for dist in metadata.MetadataPathFinder.find_distributions(context):
             record = _foreign_record(dist, group, root)
             if record is not None:

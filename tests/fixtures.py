@@ -8,10 +8,31 @@ it (as an installer would), :func:`write_module` a module next to it.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Mapping, Optional
 
+if sys.version_info >= (3, 10):
+    from importlib import metadata as importlib_metadata  # noqa: F401 (for the tests)
+else:  # what nitro_dispatch reads with there (its dependency): the backport
+    import importlib_metadata  # noqa: F401
+
 GROUP = "nitro_dispatch.plugins"
+
+# What a child that switches to user "nobody" imports first: the
+# interpreter's own files may live where "nobody" cannot read (root's home),
+# and importlib.metadata imports some of its parts only when first used
+# (``_adapters`` on Python 3.13, for a distribution's metadata).
+PRELOAD_BEFORE_SWITCHING_USER = """
+import email.parser, importlib, logging, os, sys
+import nitro_dispatch._cache, nitro_dispatch._digest
+import nitro_dispatch._distributions, nitro_dispatch._metadata_files
+for _name in ("importlib.metadata._adapters", "importlib_metadata._adapters", "_blake2"):
+    try:
+        importlib.import_module(_name)
+    except ImportError:
+        pass
+"""
 
 
 def dist_folder_name(name: str, version: str, egg_info: bool = False) -> str:

@@ -15,7 +15,7 @@ Then one test for each finding of the issue.
 
 from __future__ import annotations
 
-import importlib.metadata
+import importlib
 import os
 import shutil
 import subprocess
@@ -26,7 +26,7 @@ from typing import Any, Iterator, List, Optional, Tuple
 
 import pytest
 
-from fixtures import GROUP, age_tree, bump_mtime, make_dist_info, write_module
+from fixtures import GROUP, age_tree, bump_mtime, importlib_metadata, make_dist_info, write_module
 from nitro_dispatch import PluginManager, list_installed_plugins
 from venv_support import REPO_ROOT
 
@@ -60,7 +60,16 @@ def corpus(tmp_path: Path) -> List[Path]:
 @pytest.fixture
 def search_path(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """``use(path)`` makes ``path`` the interpreter's search path, as
-    importlib.metadata.entry_points() reads it."""
+    importlib_metadata.entry_points() reads it."""
+    # What importlib.metadata (or the backport, and its zipp) imports only
+    # when first used: from the real path, not from the corpus.
+    for name in ("email.message", "importlib.metadata._adapters", "importlib_metadata._adapters",
+                 "zipp", "zipfile"):
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass
+
     def use(path: List[Path]) -> None:
         monkeypatch.setattr(sys, "path", [str(p) for p in path])
         importlib.invalidate_caches()
@@ -86,14 +95,14 @@ def reencoded(dist: Any, tmp_path: Path) -> Any:
         shutil.copytree(source, copy)
         for path in copy.iterdir():
             path.write_text(path.read_bytes().decode("utf-8", "replace"), encoding="utf-8")
-    return importlib.metadata.PathDistribution(copy)
+    return importlib_metadata.PathDistribution(copy)
 
 
 def importlib_rows(group: str, tmp_path: Optional[Path] = None) -> List[Row]:
-    """What importlib.metadata.entry_points(group=...) lists, with each
+    """What importlib_metadata.entry_points(group=...) lists, with each
     entry point's distribution (name, version, requires, summary)."""
     rows = []
-    for ep in importlib.metadata.entry_points(group=group):
+    for ep in importlib_metadata.entry_points(group=group):
         dist = ep.dist
         try:
             meta = dist.metadata
@@ -159,7 +168,7 @@ def test_corpus_shapes_read_as_the_issue_asks(corpus: List[Path]) -> None:
 
 
 def test_every_group_of_this_environment_lists_as_importlib_metadata_lists_it() -> None:
-    groups = importlib.metadata.entry_points().groups
+    groups = importlib_metadata.entry_points().groups
     assert groups, "the test environment has entry points"
     for group in sorted(groups):
         assert our_rows(group) == importlib_rows(group), group
@@ -167,7 +176,7 @@ def test_every_group_of_this_environment_lists_as_importlib_metadata_lists_it() 
 
 # -- a custom finder on sys.meta_path ------------------------------------------------
 
-class MemoryDistribution(importlib.metadata.Distribution):
+class MemoryDistribution(importlib_metadata.Distribution):
     """A distribution whose metadata lives in memory."""
 
     def __init__(self, files: dict) -> None:  # type: ignore[type-arg]
@@ -180,7 +189,7 @@ class MemoryDistribution(importlib.metadata.Distribution):
         return Path("/memory") / path
 
 
-class MemoryFinder(importlib.metadata.DistributionFinder):
+class MemoryFinder(importlib_metadata.DistributionFinder):
     def __init__(self, dists: List[MemoryDistribution]) -> None:
         self.dists = dists
 
@@ -207,7 +216,7 @@ def test_a_custom_finders_distributions_are_listed_and_discovered(
     (found,) = [p for p in list_installed_plugins() if p.name == "memory"]
     assert (found.dist_name, found.dist_version, found.summary) == (
         "nd-memory", "4.2", "from a custom finder")
-    assert [ep.name for ep in importlib.metadata.entry_points(group=GROUP)
+    assert [ep.name for ep in importlib_metadata.entry_points(group=GROUP)
             if ep.name == "memory"] == ["memory"]
 
     manager = PluginManager()
@@ -216,7 +225,7 @@ def test_a_custom_finders_distributions_are_listed_and_discovered(
     assert manager.get_plugin("memory").version == "4.2"
 
 
-class BrokenFinder(importlib.metadata.DistributionFinder):
+class BrokenFinder(importlib_metadata.DistributionFinder):
     def find_spec(self, *args: Any) -> None:
         return None
 
@@ -272,7 +281,7 @@ def test_a_requirement_after_a_long_license_header_is_kept(
     plugin_dist(tmp_path, "ndlic", LICENSED, "ndlic")
     (found,) = list_installed_plugins(path=[tmp_path])
     assert found.requires == ("nitro-dispatch>=99",)
-    assert importlib.metadata.distributions(path=[str(tmp_path)]).__next__().requires == [
+    assert importlib_metadata.distributions(path=[str(tmp_path)]).__next__().requires == [
         "nitro-dispatch>=99"]
 
     monkeypatch.syspath_prepend(str(tmp_path))

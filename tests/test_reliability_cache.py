@@ -18,7 +18,7 @@ from typing import Any, List
 
 import pytest
 
-from fixtures import GROUP, age_tree, make_plugin_dist
+from fixtures import GROUP, PRELOAD_BEFORE_SWITCHING_USER, age_tree, make_plugin_dist
 from nitro_dispatch import _cache, list_installed_plugins
 
 pytestmark = pytest.mark.usefixtures("cache_dir")  # every test: a cache of its own
@@ -289,11 +289,8 @@ def test_directory_owned_by_another_user_is_not_used(site: Path, cache_dir: Path
     assert "owned by user id 65534" in warning
 
 
-# Everything is imported before the switch: the interpreter's own files may
-# live where "nobody" cannot read (root's home).
-CHILD_AS_NOBODY = """
-import email.parser, os, sys, logging
-import nitro_dispatch._cache, nitro_dispatch._digest, nitro_dispatch._metadata_files, _blake2
+# Everything is imported before the switch (fixtures.PRELOAD_BEFORE_SWITCHING_USER).
+CHILD_AS_NOBODY = PRELOAD_BEFORE_SWITCHING_USER + """
 from nitro_dispatch import list_installed_plugins
 logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
 os.setgid(65534)
@@ -464,10 +461,8 @@ def test_the_cache_directory_must_have_mode_0700(site: Path, cache_dir: Path, mo
 
 
 # A child process: everything it needs is imported before an optional switch
-# of user (the repository may be where "nobody" cannot read).
-HOME_CHILD = textwrap.dedent("""
-    import email.parser, logging, os, sys, time
-    import nitro_dispatch._distributions, nitro_dispatch._metadata_files
+# of user (fixtures.PRELOAD_BEFORE_SWITCHING_USER).
+HOME_CHILD = PRELOAD_BEFORE_SWITCHING_USER + textwrap.dedent("""
     from nitro_dispatch import list_installed_plugins
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
     site, user, warm = sys.argv[1:4]

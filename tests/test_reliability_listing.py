@@ -19,16 +19,15 @@ from typing import Iterator, List, Tuple
 
 import pytest
 
-from fixtures import GROUP, age, age_tree, make_dist_info, make_plugin_dist
+from fixtures import (GROUP, PRELOAD_BEFORE_SWITCHING_USER, age, age_tree, make_dist_info,
+                      make_plugin_dist)
 
 REPO = Path(__file__).resolve().parent.parent
 POSIX_ONLY = pytest.mark.skipif(os.name != "posix", reason="symbolic links and FIFOs")
 
-# Everything is imported before an optional switch of user: the interpreter's
-# own files may live where "nobody" cannot read (root's home).
-CHILD = textwrap.dedent("""
-    import email.parser, logging, os, sys
-    import nitro_dispatch._distributions, nitro_dispatch._metadata_files
+# Everything is imported before an optional switch of user (see
+# fixtures.PRELOAD_BEFORE_SWITCHING_USER).
+CHILD = PRELOAD_BEFORE_SWITCHING_USER + textwrap.dedent("""
     from nitro_dispatch import list_installed_plugins
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
     if sys.argv[2] == "nobody":

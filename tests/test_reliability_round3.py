@@ -115,20 +115,55 @@ def test_human_output_escapes_control_characters_and_json_stays_exact(tmp_path: 
     site = tmp_path / "site"
     site.mkdir()
     make_dist_info(site, "evil-dist", "1.0", {
-        "nitro_dispatch.plugins": {"evil\x1b[2J": "evil_mod:Evil",
-                                   "gone\x1b[2J": "gone_mod\x07:Gone"},
+        "nitro_dispatch.plugins": {"evil\x1b[2J": "evil_mod:Evil"},
         "nitro_dispatch.events": {"evil": "evil_mod"}})
+    # A value no module can have: listed on Python 3.10+, the whole file
+    # refused by the importlib_metadata backport of 3.9 (see
+    # test_distributions_listing); escaped either way.
+    make_dist_info(site, "gone-dist", "1.0", {
+        "nitro_dispatch.plugins": {"gone\x1b[2J": "gone_mod\x07:Gone"}})
     write_module(site, "evil_mod", HOSTILE)
     for args in (["list"], ["list", "--verbose"], ["info", "evil\x1b[2J"], ["events"],
                  ["check"], ["info", "nope\x1b[2J"]):
         result = run_cli(site, *args)
         shown = (result.stdout + result.stderr).decode("utf-8")
         assert not set(shown) & set(CONTROLS), (args, shown)
-        assert "\\x1b" in shown, (args, shown)
+        assert "\\x1b" in shown or "\\x07" in shown, (args, shown)  # shown, escaped
     listing = json.loads(run_cli(site, "list", "--json").stdout.decode("utf-8"))
     assert "evil\x1b[2J" in [entry["name"] for entry in listing]
     info = json.loads(run_cli(site, "info", "evil\x1b[2J", "--json").stdout.decode("utf-8"))
     assert "Clears \x1b[2J\x1b[H your screen\x08\x7f\x9b" in info.values()
+
+
+def test_check_reports_a_distribution_whose_entry_points_do_not_parse(tmp_path: Path) -> None:
+    """``list`` skips (and, verbose, warns about) a distribution whose
+    ``entry_points.txt`` names the group but does not parse; ``check``
+    reports it as a problem naming the distribution and its folder, so the
+    operator learns why its plugins never appear."""
+    site = tmp_path / "site"
+    site.mkdir()
+    make_dist_info(site, "half-written", "2.0", entry_points_text_override=(
+        "[nitro_dispatch.plugins]\nno_equals_sign\n"))
+    make_dist_info(site, "sound", "1.0", {"nitro_dispatch.plugins": {"sound": "sound_mod:P"}})
+    write_module(site, "sound_mod", "from nitro_dispatch import PluginBase\n\n"
+                                    "class P(PluginBase):\n    name = 'sound'\n")
+    listing = run_cli(site, "list")
+    assert listing.returncode == 0
+    assert b"sound" in listing.stdout and b"half" not in listing.stdout + listing.stderr
+    assert b"half_written-2.0.dist-info" in run_cli(site, "list", "--verbose").stderr
+    for args in (["check", "--static"], ["check"]):
+        result = run_cli(site, *args)
+        out = result.stdout.decode("utf-8")
+        assert result.returncode == 1, out
+        (line,) = [x for x in out.splitlines() if "half" in x]
+        assert line.startswith("distribution half_written 2.0 (") and \
+            "half_written-2.0.dist-info): its plugins are never found: entry_points.txt " \
+            "does not parse" in line, line
+        assert out.rstrip().endswith("1 plugin checked, 1 problem"), out
+    report = json.loads(run_cli(site, "check", "--json").stdout.decode("utf-8"))
+    (problem,) = report["problems"]
+    assert (problem["phase"], problem["source"]["kind"], problem["source"]["dist_name"]) == (
+        "discovery", "distribution", "half_written")
 
 
 # -- 4: sys.exit() in a published declarations module -------------------------------------
