@@ -29,6 +29,14 @@ def _isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
         os.environ["NITRO_DISPATCH_CACHE_DIR"] = old
 
 
+@pytest.fixture(scope="session")
+def mypy_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One mypy cache for every test that runs mypy in this process: the
+    standard library and nitro_dispatch are analysed once, not by every
+    run (mypy re-checks whatever changed, so sharing it changes no verdict)."""
+    return tmp_path_factory.mktemp("mypy-cache")
+
+
 @pytest.fixture(autouse=True)
 def _restore_library_logger() -> Iterator[None]:
     logger = logging.getLogger("nitro_dispatch")

@@ -69,14 +69,14 @@ def test_the_examples_of_a_page_run(tmp_path: Path, module: str) -> None:
         assert proc.returncode == 5, proc.stdout[-3000:] + proc.stderr[-3000:]
 
 
-def test_the_examples_pass_mypy_strict(tmp_path: Path) -> None:
+def test_the_examples_pass_mypy_strict(tmp_path: Path, mypy_cache_dir: Path) -> None:
     for module, source in PAGES.items():
         (tmp_path / (module + ".py")).write_text(source, encoding="utf-8")
     (tmp_path / "mypy.ini").write_text("[mypy]\n", encoding="utf-8")  # not the user's
     env = dict(os.environ, MYPYPATH=str(REPO))
     env.pop("PYTHONPATH", None)
     proc = subprocess.run([sys.executable, "-m", "mypy", "--strict", "--config-file", "mypy.ini",
-                           "--cache-dir", str(tmp_path / ".mypy_cache"), "--no-error-summary",
+                           "--cache-dir", str(mypy_cache_dir), "--no-error-summary",
                            "--show-error-codes", *sorted(m + ".py" for m in PAGES)],
                           cwd=str(tmp_path), env=env, capture_output=True, text=True,
                           timeout=600)

@@ -101,7 +101,8 @@ def test_an_empty_folder_is_filled_and_dir_is_honoured(tmp_path: Path,
     assert '@hook("shop.menu")' in source
 
 
-def test_the_project_is_clean_under_flake8_and_mypy_strict(tmp_path: Path) -> None:
+def test_the_project_is_clean_under_flake8_and_mypy_strict(tmp_path: Path,
+                                                           mypy_cache_dir: Path) -> None:
     assert new(tmp_path, "acme-greeter", "--event", "app.request", "--event",
                "nitro.plugin.loaded", "--host", "myapp").returncode == 0
     folder = tmp_path / "acme-greeter"
@@ -111,7 +112,7 @@ def test_the_project_is_clean_under_flake8_and_mypy_strict(tmp_path: Path) -> No
     env = dict(os.environ, MYPYPATH=str(REPO))
     env.pop("PYTHONPATH", None)
     mypy = subprocess.run([sys.executable, "-m", "mypy", "--strict", "--cache-dir",
-                           str(tmp_path / ".mypy_cache")], cwd=str(folder), env=env,
+                           str(mypy_cache_dir)], cwd=str(folder), env=env,
                           capture_output=True, text=True, timeout=300)
     assert mypy.returncode == 0, mypy.stdout + mypy.stderr
     assert "Success: no issues found in 3 source files" in mypy.stdout

@@ -20,14 +20,18 @@ this module in the root conftest's ``pytest_plugins``):
 Speed: the venv is created without pip (the test interpreter's own pip
 installs into it through ``pip --python``, when that pip is 22.3 or later),
 setuptools is installed once, and every project is then built without build
-isolation, all in one pip call.  Building, not the venv, is the cost: about
-five seconds for the shared venv.
+isolation, all in one pip call.  Building, not the venv, is the cost, so
+this project and the sample plugins are built into wheels once per test
+process (the first venv that installs one builds it) and every later venv
+installs those wheel files: a real install of the same wheel pip would
+build, without building it again.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -158,6 +162,7 @@ class Venv:
         if upgrade:
             args.append("--upgrade")
         args.extend(extra_args)
+        self._build_repo_wheels(filter(None, map(_repo_source, paths)))
         args.extend(str(self._buildable(p)) for p in paths)
         return self.pip(*args)
 
@@ -172,22 +177,63 @@ class Venv:
             "print(json.dumps({d.metadata['Name']: d.version for d in m.distributions()}))")
 
     def _buildable(self, path: Union[str, Path]) -> Union[str, Path]:
-        if path == PROJECT:
-            return copy_project(self.root / "src" / "nitro-dispatch")
-        if isinstance(path, str) and not os.path.isdir(path):
-            return path  # a requirement or a wheel
-        source = Path(path).resolve()
-        try:
-            rel = source.relative_to(REPO_ROOT)
-        except ValueError:
-            return source
-        if source == REPO_ROOT:
-            return copy_project(self.root / "src" / "nitro-dispatch")
-        dest = self.root / "src" / "-".join(rel.parts)
-        if dest.exists():
-            shutil.rmtree(dest)
-        shutil.copytree(source, dest, ignore=_IGNORE)
-        return dest
+        """What pip is given for ``path``: a source tree of this repository
+        as the wheel built from a copy of it (see :meth:`_build_repo_wheels`),
+        any other path or requirement as it is."""
+        source = _repo_source(path)
+        if source is None:
+            return path if isinstance(path, str) and not os.path.isdir(path) \
+                else Path(path).resolve()
+        self._build_repo_wheels([source])
+        return _REPO_WHEELS[source]
+
+    def _build_repo_wheels(self, sources: Iterable[Path]) -> None:
+        """Build the wheels of the repository's source trees ``sources`` not
+        built yet in this process, from copies, in one pip call."""
+        todo: Dict[str, Path] = {}  # distribution file-name prefix -> source
+        for source in sources:
+            wheel = _REPO_WHEELS.get(source)
+            if wheel is None or not wheel.exists():
+                text = (source / "pyproject.toml").read_text(encoding="utf-8")
+                name = re.search(r'^name\s*=\s*"([^"]+)"', text, re.M)
+                assert name, "no project name in %s" % (source / "pyproject.toml",)
+                todo[re.sub(r"[-_.]+", "_", name.group(1)).lower()] = source
+        if not todo:
+            return
+        copies = []
+        for source in todo.values():
+            if source == REPO_ROOT:
+                copies.append(copy_project(self.root / "src" / "nitro-dispatch"))
+                continue
+            dest = self.root / "src" / "-".join(source.relative_to(REPO_ROOT).parts)
+            if dest.exists():
+                shutil.rmtree(dest)
+            copies.append(Path(shutil.copytree(source, dest, ignore=_IGNORE)))
+        wheel_dir = self.root / "wheels"
+        self.pip("wheel", *_PIP_FLAGS, "--no-build-isolation", "--no-deps",
+                 "--wheel-dir", str(wheel_dir), *map(str, copies))
+        for wheel in wheel_dir.glob("*.whl"):
+            prefix = wheel.name.split("-")[0].lower()
+            if prefix in todo:
+                _REPO_WHEELS[todo.pop(prefix)] = wheel
+        assert not todo, "pip built no wheel for %s" % (sorted(todo),)
+
+
+# Source tree of this repository -> the wheel built from it in this process.
+_REPO_WHEELS: Dict[Path, Path] = {}
+
+
+def _repo_source(path: Union[str, Path]) -> Optional[Path]:
+    """The source tree of this repository ``path`` names (``PROJECT``, the
+    repository, a sample plugin), else None."""
+    if path == PROJECT:
+        return REPO_ROOT
+    if isinstance(path, str) and not os.path.isdir(path):
+        return None
+    source = Path(path).resolve()
+    if source != REPO_ROOT and REPO_ROOT not in source.parents:
+        return None
+    return source
 
 
 def _describe(args: Sequence[str]) -> str:
