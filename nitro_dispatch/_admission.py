@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from ._errors import NitroPluginError, PluginLoadError, ValidationError
 from ._events import replay
+from ._interrupts import InterruptsHeld
 from ._log import get_logger
 from ._phases import DEPENDENCY, EVENT, IMPORT, LOAD, VALIDATION
 from ._plugin import PluginBase, class_plugin_name, validate_plugin_class, version_of
@@ -287,10 +288,20 @@ def load_plugin(table: PluginTable, registry: HookRegistry, manager: Any, entry:
             entry.version != cls.version:
         instance.version = entry.version  # inherited from the distribution
     instance.enabled = entry.enabled
-    records = _attach(table, registry, manager, entry, instance, replacing, strict_events)
-    table.put_in_service(entry, instance)
+    held = InterruptsHeld()
+    try:
+        with held:  # a Ctrl-C outside on_load waits until table and hooks agree
+            records = _attach(table, registry, manager, entry, instance, replacing,
+                              strict_events, held)
+            table.put_in_service(entry, instance)
+            if replacing is not None:
+                replacing.nitro_leave_service()
+    except Refused as exc:  # reported outside: nitro.plugin.error runs plugin code
+        refusal = exc.refusal
+        table.report(name, refusal.phase, refusal.kind, str(refusal.error), entry.source,
+                     refusal.error.__cause__)
+        raise refusal.error from refusal.error.__cause__
     if replacing is not None:
-        replacing.nitro_leave_service()
         logger.info("unloaded plugin %r %s", name, replacing.version)
         table.fire(UNLOADED_EVENT, {"plugin_name": name})
     logger.info("loaded plugin %r %s", name, instance.version)
@@ -302,12 +313,14 @@ def load_plugin(table: PluginTable, registry: HookRegistry, manager: Any, entry:
 
 def _attach(table: PluginTable, registry: HookRegistry, manager: Any, entry: Entry,
             instance: PluginBase, replacing: Optional[PluginBase],
-            strict_events: bool) -> List[HookRecord]:
+            strict_events: bool, held: InterruptsHeld) -> List[HookRecord]:
     """Register the instance's hooks (all admitted already) and run
     ``on_load``; on failure detach them again (or put ``replacing``'s
-    back, if they were swapped out) and raise :class:`PluginLoadError`.
-    ``KeyboardInterrupt`` and other ``BaseException``s propagate after that
-    cleanup; ``SystemExit`` is the plugin's failure like any error."""
+    back, if they were swapped out).  ``KeyboardInterrupt`` and other
+    ``BaseException``s propagate after that cleanup; ``SystemExit`` is the
+    plugin's failure like any error, raised as :class:`Refused` for the
+    caller to report.  The caller holds SIGINT (``held``); only ``on_load``
+    lets it through."""
     name = entry.name
     records: List[HookRecord] = []
     swapped = False
@@ -332,7 +345,8 @@ def _attach(table: PluginTable, registry: HookRegistry, manager: Any, entry: Ent
         else:
             records = registry.replace_plugin(replacing, instance, rows, checked=True)
             swapped = True  # from here on, a failure must swap back
-        instance.on_load()
+        with held.open():
+            instance.on_load()
     except BaseException as exc:
         if swapped:
             assert replacing is not None
@@ -344,8 +358,8 @@ def _attach(table: PluginTable, registry: HookRegistry, manager: Any, entry: Ent
             raise
         error = PluginLoadError("plugin %r failed to load: %s: %s"
                                 % (name, type(exc).__name__, exc))
-        table.report(name, phase, kind, str(error), entry.source, exc)
-        raise error from exc
+        error.__cause__ = exc
+        raise Refused(Refusal(phase, kind, error)) from exc
     return records
 
 

@@ -21,6 +21,7 @@ from ._admission import Refused, import_class, load_plugin
 from ._discovery import installed_source
 from ._errors import DependencyError, NitroPluginError, PluginLoadError
 from ._events import replay
+from ._interrupts import InterruptsHeld
 from ._phases import RELOAD, UNLOAD
 from ._plugin import (PluginBase, class_plugin_name, parse_dependencies, validate_plugin_class,
                       version_of)
@@ -45,6 +46,7 @@ class Reload:
         self.name = name
         self.entry = table.entry(name)
         self.snapshot = table.snapshot(self.entry)
+        self.held = InterruptsHeld()
 
     def run(self) -> PluginBase:
         """:meth:`PluginManager.reload` (its docstring says what a user sees).
@@ -52,7 +54,17 @@ class Reload:
         A class not reachable at module level by its qualified name (defined
         inside a function) has no source to re-run: the plugin is re-created
         from the same class (unloaded, then loaded as a new instance).
+
+        A Ctrl-C is held through the bookkeeping and passes only while
+        plugin code runs (the module's source, ``on_unload``, ``on_load``):
+        the transaction then puts everything back as for any failure, and
+        the ``KeyboardInterrupt`` goes on up once the table and the hooks
+        agree again.
         """
+        with self.held:
+            return self._run()
+
+    def _run(self) -> PluginBase:
         from ._dropins import install_module
 
         table, entry, name = self.table, self.entry, self.name
@@ -130,8 +142,21 @@ class Reload:
                 install_module(module)
             return instance
         finally:
-            for dependent in reversed(retired):
-                self._renew(dependent)
+            self._renew_all(list(reversed(retired)))
+
+    def _renew_all(self, names: List[str]) -> None:
+        """:meth:`_renew` each retired dependent, in load order, all of them
+        even when one is interrupted (Ctrl-C in its ``on_load``): that one is
+        out of service, so are the ones that need it, and the first
+        ``KeyboardInterrupt`` goes on up afterwards."""
+        interrupted: Optional[BaseException] = None
+        for name in names:
+            try:
+                self._renew(name)
+            except BaseException as exc:
+                interrupted = interrupted or exc
+        if interrupted is not None:
+            raise interrupted
 
     # -- steps ---------------------------------------------------------------------
 
@@ -164,7 +189,8 @@ class Reload:
             return
         table.keep_enabled(entry)  # the wanted state, for the new instance
         try:
-            instance.on_unload()
+            with self.held.open():
+                instance.on_unload()
         except (Exception, SystemExit) as exc:
             table.report(name, UNLOAD, "on_unload", "plugin %r: on_unload raised %s: %s"
                          % (name, type(exc).__name__, exc), entry.source, exc)
@@ -177,7 +203,8 @@ class Reload:
         table, name = self.table, self.name
         old.enabled = self.entry.enabled
         try:
-            old.on_load()
+            with self.held.open():
+                old.on_load()
         except BaseException as exc:
             table.take_out_of_service(name)
             if not isinstance(exc, (Exception, SystemExit)):
@@ -201,6 +228,9 @@ class Reload:
         entry = table.entry(name)
         old = entry.instance
         if old is None:
+            return
+        if not all(table.is_loaded(dep) for dep in entry.requires):
+            table.take_out_of_service(name)  # a dependency did not come back (Ctrl-C)
             return
         try:
             self._put_in_service(entry, old)
@@ -289,7 +319,8 @@ class Reload:
         if module_name == "__main__":
             raise PluginLoadError("plugin %r is defined in __main__, which cannot be reloaded"
                                   % (name,))
-        module = fresh_module(module_name, path)
+        with self.held.open():  # the plugin's source runs
+            module = fresh_module(module_name, path)
         for cls in plugin_classes(module, PluginBase):
             if class_plugin_name(cls) == name:
                 if self.manager.validate_metadata and self.entry.validate:

@@ -20,6 +20,7 @@ from __future__ import annotations
 from _thread import RLock, get_ident
 
 from ._errors import PluginNotFoundError, PluginRegistrationError
+from ._interrupts import InterruptsHeld
 from ._log import get_logger
 from ._metadata import canonical_name
 
@@ -266,17 +267,18 @@ class PluginTable:
         told it is out of service; ``nitro.plugin.unloaded`` is announced
         unless ``announce`` is false.  Returns the instance, if any."""
         entry = self._entries[name]
-        instance = self._loaded.pop(name, None)
-        if instance is None:
-            instance, entry.instance = entry.instance, None
+        with InterruptsHeld():  # a Ctrl-C waits until table and hooks agree
+            instance = self._loaded.pop(name, None)
             if instance is None:
-                return None
-        entry.instance = None
-        try:
-            self._registry.unregister_plugin(instance)
-        finally:
-            entry.enabled = instance.enabled
-            instance.nitro_leave_service()
+                instance, entry.instance = entry.instance, None
+                if instance is None:
+                    return None
+            entry.instance = None
+            try:
+                self._registry.unregister_plugin(instance)
+            finally:
+                entry.enabled = instance.enabled
+                instance.nitro_leave_service()
         logger.info("unloaded plugin %r", name)
         if announce:
             self.fire(UNLOADED_EVENT, {"plugin_name": name})
