@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import signal
 import threading
+from _thread import get_ident
 
 TYPE_CHECKING = False  # typing costs more to import than all of nitro_dispatch
 if TYPE_CHECKING:
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
 __all__ = ["InterruptsHeld"]
 
 _SIGINT = signal.SIGINT
+_MAIN_THREAD = threading.main_thread().ident
 
 
 class InterruptsHeld:
@@ -59,18 +61,16 @@ class InterruptsHeld:
         self._outer: Optional[InterruptsHeld] = None  # the block that holds, when nested
 
     def __enter__(self) -> "InterruptsHeld":
-        if threading.current_thread() is not threading.main_thread():
+        if get_ident() != _MAIN_THREAD:
             return self
+        handler = _Handler(self)
         try:
-            previous = signal.getsignal(_SIGINT)
-        except ValueError:  # not the main interpreter
-            return self
-        if isinstance(previous, _Handler):
-            self._outer = previous.held  # an outer block holds already
-            return self
-        try:
-            signal.signal(_SIGINT, _Handler(self))
+            previous = signal.signal(_SIGINT, handler)
         except (ValueError, OSError):  # a sub-interpreter, or no signals here
+            return self
+        if isinstance(previous, _Handler):  # an outer block holds already
+            signal.signal(_SIGINT, previous)
+            self._outer = previous.held
             return self
         self._previous = previous
         self._active = True
