@@ -111,9 +111,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         names = [p.name for p in sources[1:] if p.name not in APPLICATION]
         print("Installing nitro-dispatch and the application's events (%s)"
               % ", ".join(APPLICATION), flush=True)
-        own = [str(w) for w in sorted(wheels.glob("*.whl"))  # the files: not an index's
-               if w.name.startswith(("nitro_dispatch-",) + tuple(
-                   a.replace("-", "_") + "-" for a in APPLICATION))]
+        # Each copy's folder is named after its distribution; its wheel file is
+        # installed (not the name: an index could offer another of that name).
+        own = [str(w) for p in sources if p.name not in names
+               for w in wheels.glob(p.name.replace("-", "_") + "-*.whl")]
         subprocess.run(pip + ["install", "--quiet"] + own, check=True)
         cli = str(bindir / "nitro-dispatch")
         run([cli, "install", "--quiet", "--no-index", "--find-links", str(wheels)] + names,

@@ -7,7 +7,7 @@
   versions among plugin distributions, invalid versions (all from
   distribution metadata, as ``discover_installed_plugins`` decides them),
   distributions whose ``entry_points.txt`` names the group but does not
-  parse (their plugins are never found; listing only warns), drop-in
+  parse (discovery reports them; listing only warns), drop-in
   files that do not parse and drop-in names that clash (read with
   :func:`~nitro_dispatch.list_dropin_plugins`), entry-point groups within two
   edits of the group in use, and allow/block-list names that match nothing.
@@ -126,16 +126,10 @@ def check_plugins(group: str = DEFAULT_GROUP, paths: Sequence[str] = (), *,
     # -- static: metadata and source text only ------------------------------
     manager.discover_installed_plugins()
     add(STAGE_STATIC, manager.get_problems())
-    from ._distributions import list_with_index
+    from ._distributions import list_installed_plugins
     from ._dropin_listing import list_dropin_plugins
 
-    refused: List[Tuple[str, str, str, str]] = []
-    installed = list_with_index(group, None, None, refused)
-    add(STAGE_STATIC, [PluginProblem(
-        None, DISCOVERY, "distribution %s %s (%s): its plugins are never found: %s"
-        % (name, version, path, reason),
-        PluginSource("distribution", dist_name=name, dist_version=version, path=path))
-        for name, version, path, reason in refused])
+    installed = list_installed_plugins(group)
     errors: List[Tuple[str, str]] = []
     dropins = list_dropin_plugins(paths, errors=errors)
     if stage == STAGE_STATIC:  # else the import stage sees the drop-ins as the manager does

@@ -19,7 +19,7 @@ from ._metadata import canonical_name
 
 TYPE_CHECKING = False  # typing costs more to import than all of nitro_dispatch
 if TYPE_CHECKING:
-    from typing import Any, Callable, Dict, List, Optional
+    from typing import Any, Callable, Dict, List, Optional, Tuple
 
     from ._events import EventSpec
     from ._registry import HookRegistry
@@ -45,7 +45,14 @@ def discover_installed(manager: Any, table: PluginTable, group: str) -> List[str
     from ._requirements import check_distributions
 
     index: List[Any] = []
-    found = list_with_index(group, None, index)
+    refused: List[Tuple[str, str, str, str]] = []
+    found = list_with_index(group, None, index, refused)
+    for dist_name, version, path, reason in refused:  # their plugins are never found
+        table.report(None, DISCOVERY, "entry-points:" + path,
+                     "distribution %s %s (%s): its plugins are never found: %s"
+                     % (dist_name, version, path, reason),
+                     PluginSource("distribution", dist_name=dist_name, dist_version=version,
+                                  path=path))
     reports = check_distributions(found, index, manager.host)
     claims: Dict[str, List[Any]] = {}
     for item in found:  # names equal after canonicalization are one name

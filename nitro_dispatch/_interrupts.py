@@ -21,13 +21,15 @@ with no hooks.  :class:`InterruptsHeld` closes those windows:
 Decisions: only the main thread of the main interpreter can set a signal
 handler; elsewhere (a worker thread, an embedded interpreter) the block
 holds nothing, which is safe, because Python raises ``KeyboardInterrupt``
-only in the main thread.  Blocks nest: an inner block leaves the
+only in the main thread.  Nor does it hold when SIGINT's handler was set
+outside Python (``signal.getsignal`` gives None): that handler could not
+be put back.  Blocks nest: an inner block leaves the
 outer one's handler in place.  Only SIGINT is held (SIGTERM and others keep
 their handlers: they are not Ctrl-C, and an application that handles them
 expects them at once).  Events announced after the bookkeeping
 (``nitro.plugin.loaded``/``unloaded``) run plugin code and are outside the
-block.  Holding costs two ``signal.signal`` calls per load or unload,
-nothing on dispatch.
+block.  Holding costs one ``signal.getsignal`` and two ``signal.signal``
+calls per load, unload or reload, nothing on dispatch.
 """
 
 from __future__ import annotations
@@ -63,14 +65,15 @@ class InterruptsHeld:
     def __enter__(self) -> "InterruptsHeld":
         if get_ident() != _MAIN_THREAD:
             return self
-        handler = _Handler(self)
-        try:
-            previous = signal.signal(_SIGINT, handler)
-        except (ValueError, OSError):  # a sub-interpreter, or no signals here
-            return self
+        previous = signal.getsignal(_SIGINT)
         if isinstance(previous, _Handler):  # an outer block holds already
-            signal.signal(_SIGINT, previous)
             self._outer = previous.held
+            return self
+        if previous is None:  # a handler set outside Python: it could not be put back
+            return self
+        try:
+            signal.signal(_SIGINT, _Handler(self))
+        except (ValueError, OSError):  # a sub-interpreter, or no signals here
             return self
         self._previous = previous
         self._active = True
@@ -98,7 +101,7 @@ class InterruptsHeld:
         elif previous == signal.SIG_DFL:  # what would have happened: the process ends
             signal.signal(_SIGINT, signal.SIG_DFL)
             signal.raise_signal(_SIGINT)
-        # SIG_IGN (or None: a handler not set from Python): ignored, as it would be
+        # SIG_IGN: ignored, as it would have been
 
     def pass_through(self, passing: bool) -> None:
         """Plugin code starts (SIGINT passes; one held is delivered now) or

@@ -175,8 +175,11 @@ class PluginManager:
         "conflict" or "discovery", and :meth:`get_problems`), never raised:
         two distributions claiming one name (canonically) register neither;
         a name already registered from another source keeps its first
-        registration.  The ``allow_list``/``block_list`` apply before
-        anything is imported.  Each distribution's ``Requires-Dist`` is
+        registration; a distribution whose ``entry_points.txt`` names the
+        group but does not parse (importlib.metadata refuses it) is reported
+        with phase "discovery", naming its folder.  The
+        ``allow_list``/``block_list`` apply before anything is imported.
+        Each distribution's ``Requires-Dist`` is
         checked here, from metadata alone (phases "compatibility",
         "requirements", "validation", "dependency"; see
         :mod:`._requirements`); a plugin it rules out registers but its load

@@ -229,19 +229,24 @@ def test_ctrl_c_in_on_load_leaves_the_plugin_unloaded_and_its_hooks_detached() -
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
-def test_held_blocks_in_other_threads_hold_nothing_and_do_not_fail() -> None:
-    errors: List[BaseException] = []
+def test_a_block_in_another_thread_does_not_hold_the_main_threads_ctrl_c() -> None:
+    inside, leave = threading.Event(), threading.Event()
 
     def work() -> None:
-        try:
-            with InterruptsHeld() as held:
-                with held.open():
-                    pass
-        except BaseException as exc:  # pragma: no cover - the failure being tested
-            errors.append(exc)
+        with InterruptsHeld() as held:
+            with held.open():
+                inside.set()
+                leave.wait(10)
 
     thread = threading.Thread(target=work)
     thread.start()
-    thread.join()
-    assert errors == []
+    try:
+        assert inside.wait(10)
+        with pytest.raises(KeyboardInterrupt):  # at once, not when the worker leaves
+            signal.raise_signal(signal.SIGINT)
+            time.sleep(5)
+        assert thread.is_alive()
+    finally:
+        leave.set()
+        thread.join()
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

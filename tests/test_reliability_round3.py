@@ -135,11 +135,13 @@ def test_human_output_escapes_control_characters_and_json_stays_exact(tmp_path: 
     assert "Clears \x1b[2J\x1b[H your screen\x08\x7f\x9b" in info.values()
 
 
-def test_check_reports_a_distribution_whose_entry_points_do_not_parse(tmp_path: Path) -> None:
+def test_check_reports_a_distribution_whose_entry_points_do_not_parse(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """``list`` skips (and, verbose, warns about) a distribution whose
-    ``entry_points.txt`` names the group but does not parse; ``check``
-    reports it as a problem naming the distribution and its folder, so the
-    operator learns why its plugins never appear."""
+    ``entry_points.txt`` names the group but does not parse; discovery
+    reports it as a problem naming the distribution and its folder (so
+    ``get_problems()`` and ``check`` tell the operator why its plugins never
+    appear), once however often it is discovered."""
     site = tmp_path / "site"
     site.mkdir()
     make_dist_info(site, "half-written", "2.0", entry_points_text_override=(
@@ -164,6 +166,14 @@ def test_check_reports_a_distribution_whose_entry_points_do_not_parse(tmp_path: 
     (problem,) = report["problems"]
     assert (problem["phase"], problem["source"]["kind"], problem["source"]["dist_name"]) == (
         "discovery", "distribution", "half_written")
+
+    monkeypatch.syspath_prepend(str(site))
+    manager = PluginManager()
+    assert manager.discover_installed_plugins() == ["sound"]
+    assert manager.discover_installed_plugins() == []  # registered already
+    (found,) = [p for p in manager.get_problems() if p.plugin is None]
+    assert found.phase == "discovery" and "half_written-2.0.dist-info" in found.message
+    assert found.count == 2
 
 
 # -- 4: sys.exit() in a published declarations module -------------------------------------
