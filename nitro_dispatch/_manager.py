@@ -388,7 +388,10 @@ class PluginManager:
     def get_problems(self) -> List[PluginProblem]:
         """Problems reported so far (discovery, conflicts, failed loads),
         oldest first; a problem reported again (same plugin, phase and
-        kind) is listed once, with its ``count`` raised."""
+        kind) is listed once, with its ``count`` raised.  Hooks registered
+        before the events were declared are checked first
+        (:meth:`HookRegistry.check_pending`)."""
+        self.hooks.check_pending()
         return self._problems.items()
 
     # -- the application's lifetime ---------------------------------------

@@ -180,6 +180,24 @@ class NameIndex:
         """Whether it holds many more names than the ``live`` ones."""
         return len(self._members) > 2 * live + 1024
 
+    def matches_any(self, pattern: str) -> bool:
+        """Whether ``pattern`` matches one of the names (it stops at the
+        first, looking only at those sharing its literal end)."""
+        from bisect import bisect_left
+
+        side, literal = literal_end(pattern)
+        if side == "suffix":
+            names, literal, flip = self._reversed, literal[::-1], True
+        else:
+            names, flip = self._names, False
+        for i in range(bisect_left(names, literal), len(names)):
+            name = names[i]
+            if not name.startswith(literal):
+                break
+            if match_pattern(pattern, name[::-1] if flip else name):
+                return True
+        return False
+
     def matching(self, pattern: str) -> List[str]:
         """The names ``pattern`` matches (SPEC section 2)."""
         side, literal = literal_end(pattern)

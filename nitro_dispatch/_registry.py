@@ -19,6 +19,17 @@ names), and a plugin toggled drops the plans holding its hooks; every other
 plan survives.  Events that hold nothing but a plan (names triggered
 without hooks of their own) are bounded (:data:`_MAX_TRANSIENT`), the
 oldest going first.
+
+Conformance (SPEC section 9) costs in proportion to what a change can
+touch.  A hook is checked when it is registered, against the declared names
+(a pattern through a :class:`~._patterns.NameIndex` of them), and the "did
+you mean" of its report is computed only when the finding is new.  Hooks
+registered before the first declaration are checked once the declaring is
+done (:meth:`HookRegistry.check_pending`): each declaration only takes the
+hooks it makes conform (its exact name, and the patterns the index finds
+for it) off the pending set, so declaring after loading reports what is
+still undeclared then, the same findings as declaring first.  Historic
+events are indexed the same way, so registering a hook never scans them.
 """
 
 from __future__ import annotations
@@ -29,7 +40,7 @@ from ._errors import ValidationError
 from ._event import Event
 from ._events import (RESERVED_PREFIX, EventSpec, is_declared, signature_problem,
                       undeclared_message, who, wrapper_problem)
-from ._hooks import HookRecord, is_async_callable, match_pattern
+from ._hooks import HookRecord, is_async_callable
 from ._log import get_logger
 from ._patterns import NameIndex, PatternIndex
 from ._phases import EVENT, VALIDATION
@@ -88,7 +99,13 @@ class HookRegistry:
         self._cached = NameIndex()  # every name with a plan (and some old ones)
         self._transient: Dict[str, None] = {}  # events holding only a plan, oldest first
         self._declared: Dict[str, Event] = {}  # in declaration order
+        self._declared_names = NameIndex()  # the same names, for patterns to match
         self._historic: Dict[str, Event] = {}
+        self._historic_names = NameIndex()  # the same names, for patterns to match
+        self._historic_rank: Dict[str, int] = {}  # name -> place in declaration order
+        # Hooks registered before the first declaration, not yet checked
+        # against the declarations (see check_pending): a dict as an ordered set.
+        self._unchecked: Dict[HookRecord, None] = {}
         self._ctx = RunContext(self._emit_without, self._lock)
         self._trace: Any = None  # deque of HookTrace, created when tracing starts
         self._reporter = reporter
@@ -129,13 +146,15 @@ class HookRegistry:
         """
         is_async = async_hook or is_async_callable(callback)
         check_hook(event_name, callback, priority, timeout, is_async)
+        if self._unchecked:
+            self.check_pending()
         report = None if checked else self._admit(event_name, callback, plugin, wrapper,
                                                   timeout, is_async)
         with self._lock:
             self._seq += 1
             rec = HookRecord(event_name, callback, plugin, priority, timeout, is_async,
                              self._seq, wrapper)
-            self._file(rec)
+            held = self._file(rec)
             self._drop_plans(event_name)
         if plugin is not None:
             self._watch(plugin)
@@ -144,7 +163,7 @@ class HookRegistry:
                      priority, timeout)
         if report is not None:
             self._report(*report)
-        if replay and self._historic:
+        if replay and held:
             self._catch_up([rec])
         return rec
 
@@ -189,6 +208,8 @@ class HookRegistry:
         ``BaseException`` (``KeyboardInterrupt``), the swap is undone first.
         Returns the new records.
         """
+        if self._unchecked:
+            self.check_pending()
         prepared: List[Tuple[Row, bool]] = []
         reports: List[Tuple[Any, ...]] = []
         for row in hooks:
@@ -305,12 +326,16 @@ class HookRegistry:
         if "*" not in name:
             ev = self._historic.get(name)
             return [ev] if ev is not None else []
-        return [ev for event, ev in self._historic.items() if match_pattern(name, event)]
+        matched = self._historic_names.matching(name)
+        if len(matched) > 1:
+            matched.sort(key=self._historic_rank.__getitem__)  # in declaration order
+        historic = self._historic
+        return [historic[event] for event in matched]
 
-    def _file(self, rec: HookRecord, hold: bool = True) -> None:
+    def _file(self, rec: HookRecord, hold: bool = True) -> bool:
         """Add a record to the tables and indexes, held back from its
         historic events unless ``hold`` is false (the caller drops the
-        plans it affects)."""
+        plans it affects); returns whether it was held back."""
         name = rec.event
         if "*" in name:
             recs = self._patterns.get(name)
@@ -323,9 +348,12 @@ class HookRegistry:
             self._transient.pop(name, None)
         if rec.plugin is not None:
             self._by_plugin.setdefault(id(rec.plugin), {})[rec] = None
+        held = False
         if hold and self._historic and not rec.wrapper:
             for ev in self._historic_of(name):
                 ev.held[rec] = 0
+                held = True
+        return held
 
     def _unfile(self, doomed: List[HookRecord]) -> None:
         """Take records out of every table and index, dropping the plans
@@ -350,6 +378,9 @@ class HookRegistry:
                 for ev in self._historic_of(name):
                     for rec in doomed:
                         ev.held.pop(rec, None)
+        if self._unchecked:
+            for rec in doomed:
+                self._unchecked.pop(rec, None)
         by_plugin = self._by_plugin
         for rec in doomed:
             if rec.plugin is not None:
@@ -499,8 +530,9 @@ class HookRegistry:
         :class:`ValidationError` before anything is declared.  Returns the
         specs in force (an earlier equal declaration stays).  ``origin``
         (a :class:`PluginSource`) says where they came from.  When these are
-        the first declarations, the hooks registered before are checked
-        against them (reported, never removed)."""
+        the first declarations, the hooks registered before become pending:
+        each declaration takes off the ones it makes conform, and
+        :meth:`check_pending` reports the rest (never removes them)."""
         result: List[EventSpec] = []
         with self._lock:
             first = not self._declared
@@ -530,22 +562,56 @@ class HookRegistry:
                     continue
                 fresh[spec.name] = spec
                 result.append(spec)
+            if fresh and first:
+                self._unchecked = dict.fromkeys(self._all_records())
             for name, spec in fresh.items():
                 ev = self._event(name)
                 self._transient.pop(name, None)
                 ev.declare(spec, origin)
                 self._declared[name] = ev
+                self._declared_names.add(name)
                 if spec.historic:
                     self._historic[name] = ev
+                    self._historic_names.add(name)
+                    self._historic_rank[name] = len(self._historic_rank)
                 self._drop_event_plan(ev)
-            recheck = self._all_records() if fresh and first else []
+                if self._unchecked:
+                    self._conforming(name)
         if fresh:
             logger.debug("declared events %s", ", ".join(fresh))
-        for rec in recheck:
+        return result
+
+    def _conforming(self, name: str) -> None:
+        """Take the hooks a declaration of ``name`` makes conform off the
+        pending set: those on ``name`` itself and on the patterns matching
+        it, nothing else (lock held)."""
+        unchecked = self._unchecked
+        ev = self._events.get(name)
+        for rec in ev.hooks if ev is not None else ():
+            unchecked.pop(rec, None)
+        if self._patterns:
+            patterns = self._patterns
+            for pattern in self._index.matching(name):
+                for rec in patterns[pattern]:
+                    unchecked.pop(rec, None)
+
+    def check_pending(self) -> None:
+        """Report the hooks registered before the first declaration whose
+        event is still undeclared (SPEC section 9: registered, reported
+        once; kept even under ``strict_events``).
+
+        Runs by itself at the next registration, load, trigger of an event
+        without a plan, and :meth:`PluginManager.get_problems`; call it
+        when the declaring is done to hear of them at once.  Declaring the
+        events one at a time after the hooks therefore reports what is
+        still undeclared then, as declaring them first would have (pluggy's
+        ``check_pending`` likewise waits until asked, but raises)."""
+        with self._lock:
+            pending, self._unchecked = list(self._unchecked), {}
+        for rec in pending:
             report = self._conformance(rec.event, rec.callback, rec.plugin, lenient=True)
             if report is not None:
                 self._report(*report)
-        return result
 
     def get_event_specs(self) -> Dict[str, EventSpec]:
         """The declared events: ``{name: EventSpec}``, in declaration order."""
@@ -561,7 +627,11 @@ class HookRegistry:
     def is_declared(self, name: str) -> bool:
         """Whether a hook on ``name`` conforms: a declared or reserved
         (``nitro.*``) event, or a pattern matching one."""
-        return is_declared(name, self._declared)
+        if "*" not in name:
+            return is_declared(name, self._declared)
+        # A pattern: the index finds the declared names it matches without
+        # a scan of every one; the reserved names are checked apart.
+        return self._declared_names.matches_any(name) or is_declared(name, ())
 
     def clear_history(self, name: str) -> None:
         """Forget the remembered triggers of a historic event."""
@@ -633,7 +703,7 @@ class HookRegistry:
         ``lenient``, one already reported is ``None`` too (and the message,
         with its "did you mean", is not even made)."""
         declared = self._declared
-        if not declared or is_declared(event, declared):
+        if not declared or self.is_declared(event):
             return None
         plugin_name = getattr(plugin, "name", None) if plugin is not None else None
         if lenient and not self.strict_events and (plugin_name or "", event) in self._reported:
@@ -744,6 +814,8 @@ class HookRegistry:
 
     def _cold(self, name: str, data: Any) -> Any:
         """Trigger an event without a plan: build it (checking the name)."""
+        if self._unchecked:
+            self.check_pending()
         with self._lock:
             self._build(check_event(name))
             ev = self._events[name]
@@ -758,6 +830,8 @@ class HookRegistry:
         ev = self._events.get(event_name)
         plan = ev.plan if ev is not None else None
         if plan is None:
+            if self._unchecked:
+                self.check_pending()
             plan = self._build(check_event(event_name))
         if plan.historic:
             plan = self._remember(event_name, data)
@@ -807,6 +881,9 @@ class HookRegistry:
                     self._catch_up_later(ev, rec)
                     continue
                 try:
+                    if rec.timeout is None and self._ctx.trace is None:
+                        self._replay_quickly(ev, rec)
+                        continue
                     while True:
                         data, more = self._next_replay(ev, rec)
                         if not more:
@@ -818,6 +895,40 @@ class HookRegistry:
                         if ev.held.pop(rec, None) is not None:
                             self._drop_event_plan(ev)
                     raise
+
+    def _replay_quickly(self, ev: Event, rec: HookRecord) -> None:
+        """The replay of a sync hook without timeout or tracing: a plain
+        loop over the remembered data, taken in batches (data triggered
+        meanwhile comes in the next one); a failure goes to the step loop,
+        which reports it like any replayed hook's."""
+        fn, plugin, name = rec.callback, rec.plugin, ev.name
+        while True:
+            batch = self._next_replays(ev, rec)
+            if not batch:
+                return
+            for data in batch:
+                try:
+                    fn(data)
+                except Exception as exc:
+                    drive(steps(self._ctx, REPLAY, name, CHAIN, (rec,), (), data, 0, exc), name)
+                if plugin is not None and getattr(plugin, "enabled", True) is False:
+                    break  # disabled meanwhile: the next batch lets it go
+
+    def _next_replays(self, ev: Event, rec: HookRecord) -> List[Any]:
+        """Every remembered data a held ``rec`` has not had yet (it has them
+        once this returns), or ``[]`` when it has them all: then it joins
+        the event's triggers."""
+        with self._lock:
+            cursor = ev.held.get(rec)
+            if cursor is None:
+                return []
+            history = ev.history or []
+            if cursor >= len(history) or not is_enabled(rec.plugin):
+                del ev.held[rec]
+                self._drop_event_plan(ev)
+                return []
+            ev.held[rec] = len(history)
+            return history[cursor:]
 
     def _next_replay(self, ev: Event, rec: HookRecord) -> Tuple[Any, bool]:
         """The next remembered data for a held ``rec``, or ``(None, False)``

@@ -377,3 +377,177 @@ def test_a_hook_registered_in_init_on_an_undeclared_event_is_reported() -> None:
     assert (problem.plugin, problem.phase) == ("early", "event")
     assert "did you mean 'app.request'" in problem.message
     assert m.trigger("app.reqest", 1) == 2  # lenient: registered all the same
+
+
+# -- declaring before or after the hooks: the same problems, once each ------------------
+
+
+class Shop(PluginBase):
+    name = "shop"
+
+    @hook("shop.order")
+    def order(self, data: Any) -> Any:
+        return data
+
+    @hook("shop.ordre")  # a typo: never declared
+    def typo(self, data: Any) -> Any:
+        return data
+
+    @hook("shop.*")  # matches declared events
+    def every(self, data: Any) -> Any:
+        return data
+
+    @hook("billing.*")  # matches nothing declared
+    def billing(self, data: Any) -> Any:
+        return data
+
+
+class Audit(PluginBase):
+    name = "audit"
+
+    @hook("shop.ordre")  # the same typo, from another plugin: a problem of its own
+    def typo(self, data: Any) -> Any:
+        return data
+
+    @hook("*.refund")
+    def refunds(self, data: Any) -> Any:
+        return data
+
+
+SHOP_EVENTS = ["shop.order", "shop.refund", "shop.cart", "app.start"]
+
+
+def _hooked(m: PluginManager) -> None:
+    m.register(Shop)
+    m.register(Audit)
+    m.load_all()
+    m.register_hook("app.strat", lambda d: d)  # a typo without a plugin
+    m.register_hook("app.start", lambda d: d)
+
+
+def _problems(m: PluginManager) -> List[Tuple[Optional[str], str, str, str, int]]:
+    return sorted(((p.plugin, p.phase, p.kind, p.message, p.count) for p in m.get_problems()),
+                  key=lambda p: (p[0] or "", p[2]))
+
+
+def _declare_in(m: PluginManager, how: str) -> None:
+    if how == "together":
+        m.hooks.declare([EventSpec(e) for e in SHOP_EVENTS])
+    else:
+        for e in (SHOP_EVENTS if how == "one by one" else reversed(SHOP_EVENTS)):
+            m.declare_event(e)
+
+
+@pytest.mark.parametrize("how", ["together", "one by one", "reversed"])
+def test_declaring_after_the_hooks_finds_what_declaring_first_finds(how: str) -> None:
+    first = PluginManager()
+    errors_first: List[Any] = []
+    first.register_hook(first.EVENT_PLUGIN_ERROR, lambda d: errors_first.append(d["message"]))
+    _declare_in(first, how)
+    _hooked(first)
+
+    after = PluginManager()
+    errors_after: List[Any] = []
+    after.register_hook(after.EVENT_PLUGIN_ERROR, lambda d: errors_after.append(d["message"]))
+    _hooked(after)
+    _declare_in(after, how)
+
+    expected = _problems(first)
+    assert [(p[0], p[2]) for p in expected] == [
+        (None, "undeclared:app.strat"), ("audit", "undeclared:shop.ordre"),
+        ("shop", "undeclared:billing.*"), ("shop", "undeclared:shop.ordre")]
+    assert all(p[4] == 1 for p in expected)  # once each
+    assert "did you mean 'app.start'?" in expected[0][3]
+    assert _problems(after) == expected
+    # nitro.plugin.error fired once per problem, on either side
+    assert sorted(errors_after) == sorted(errors_first) == sorted(p[3] for p in expected)
+
+
+def test_hooks_whose_events_are_declared_one_at_a_time_later_are_never_reported(
+        caplog: Any) -> None:
+    m = PluginManager()
+    for i in range(50):
+        m.register_hook("app.ev%d" % i, lambda d: d)
+    for i in range(50):
+        m.declare_event("app.ev%d" % i)
+    m.trigger("app.ev1", {})  # a trigger settles the pending checks, finding nothing
+    assert m.get_problems() == []
+    assert "undeclared" not in caplog.text
+
+
+def test_pending_checks_are_settled_by_the_next_registration_trigger_or_get_problems() -> None:
+    for settle in ("register", "trigger", "get_problems", "check_pending"):
+        reports: List[str] = []
+        reg = HookRegistry(reporter=lambda plugin, phase, kind, message: reports.append(kind))
+        reg.register("app.reqest", lambda d: d)
+        reg.register("app.other", lambda d: d)
+        reg.declare([EventSpec("app.request")])
+        assert reports == []  # not yet: more declarations may come
+        reg.declare([EventSpec("app.other")])
+        if settle == "register":
+            reg.register("app.request", lambda d: d)
+        elif settle == "trigger":
+            reg.trigger("app.request", 1)
+        else:
+            reg.check_pending()
+        assert reports == ["undeclared:app.reqest"], settle
+        reg.check_pending()
+        assert reports == ["undeclared:app.reqest"], settle  # once
+
+
+def test_a_pending_hook_removed_before_it_is_checked_is_not_reported() -> None:
+    m = PluginManager()
+    callback = lambda d: d  # noqa: E731
+    m.register_hook("app.reqest", callback)
+    m.declare_event("app.request")
+    m.unregister_hook("app.reqest", callback)
+    assert m.get_problems() == []
+
+
+def test_strict_keeps_hooks_registered_before_the_declarations_and_reports_them() -> None:
+    m = PluginManager(strict_events=True)
+    m.register(Shop)
+    m.load("shop")
+    for e in SHOP_EVENTS:
+        m.declare_event(e)
+    assert sorted(p.kind for p in m.get_problems()) == [
+        "undeclared:billing.*", "undeclared:shop.ordre"]
+    assert m.is_loaded("shop")
+    assert len(m.hooks.get_hooks("shop.ordre")) == 2  # the typo and shop.*
+
+
+def test_the_suggestion_is_computed_only_when_a_problem_is_first_reported(
+        monkeypatch: Any) -> None:
+    import difflib
+
+    calls: List[str] = []
+    real = difflib.get_close_matches
+
+    def counting(word: str, *args: Any, **kwargs: Any) -> Any:
+        calls.append(word)
+        return real(word, *args, **kwargs)
+    monkeypatch.setattr(difflib, "get_close_matches", counting)
+    m = PluginManager()
+    for i in range(300):
+        m.declare_event("app.ev%d" % i)
+    for _ in range(20):
+        m.register_hook("app.evx", lambda d: d)
+    assert calls == ["app.evx"]  # reported once: one suggestion
+    after = PluginManager()
+    for i in range(300):
+        after.register_hook("app.ev%d" % i, lambda d: d)
+    for i in range(300):
+        after.declare_event("app.ev%d" % i)
+    assert after.get_problems() == []
+    assert calls == ["app.evx"]  # every hook conformed: no suggestion was made
+
+
+def test_patterns_conform_through_the_index_of_declared_names() -> None:
+    m = PluginManager()
+    for i in range(200):
+        m.declare_event("app.ev%d" % i)
+    m.declare_event("zz.tail")
+    for pattern, ok in [("app.ev19*", True), ("*.tail", True), ("*ev7", True), ("z*l", True),
+                        ("*", True), ("nitro.plugin.*", True), ("app.ew*", False),
+                        ("*.tai", False), ("q*", False)]:
+        assert m.hooks.is_declared(pattern) is ok, pattern

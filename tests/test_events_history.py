@@ -13,7 +13,7 @@ from typing import Any, List
 
 import pytest
 
-from nitro_dispatch import PluginBase, PluginManager, hook
+from nitro_dispatch import PluginBase, PluginManager, StopPropagation, hook
 
 
 def test_a_hook_registered_later_gets_every_earlier_trigger_in_order() -> None:
@@ -292,3 +292,60 @@ def test_data_triggered_by_another_thread_while_a_hook_attaches_arrives_once_in_
     reg.register_hook("app.tick", slow)
     thread.join()
     assert seen == sent == list(range(80))
+
+
+def test_a_replay_goes_on_after_a_failing_remembered_trigger() -> None:
+    m = PluginManager()
+    m.declare_event("app.started", historic=True)
+    for n in range(5):
+        m.trigger("app.started", n)
+    seen: List[Any] = []
+    reported: List[Any] = []
+    m.register_hook(m.EVENT_PLUGIN_ERROR, lambda d: reported.append(d["event"]))
+
+    def hook_(d: Any) -> None:
+        if d == 2:
+            raise ValueError("no 2")
+        if d == 3:
+            raise StopPropagation("ignored in a replay")
+        seen.append(d)
+    m.register_hook("app.started", hook_)
+    assert seen == [0, 1, 4]
+    assert reported == ["app.started"]  # the ValueError, once; StopPropagation is no failure
+    m.trigger("app.started", 5)
+    assert seen == [0, 1, 4, 5]
+
+
+def test_a_plugin_disabled_during_its_replay_gets_no_more() -> None:
+    class Quitter(PluginBase):
+        name = "quitter"
+
+        def on_load(self) -> None:
+            self.seen: List[Any] = []
+
+        @hook("app.started")
+        def started(self, data: Any) -> None:
+            self.seen.append(data)
+            if data == 1:
+                self.enabled = False
+
+    m = PluginManager()
+    m.declare_event("app.started", historic=True)
+    for n in range(4):
+        m.trigger("app.started", n)
+    m.register(Quitter)
+    plugin = m.load("quitter")
+    assert plugin.seen == [0, 1]  # type: ignore[attr-defined]
+    m.trigger("app.started", 9)
+    assert plugin.seen == [0, 1]  # type: ignore[attr-defined]
+
+
+def test_a_pattern_hook_replays_many_historic_events_in_declaration_order() -> None:
+    m = PluginManager()
+    names = ["app.h%d" % i for i in (5, 3, 9, 1)] + ["other.h0"]
+    for name in names:
+        m.declare_event(name, historic=True)
+        m.trigger(name, name)
+    seen: List[Any] = []
+    m.register_hook("app.*", seen.append)
+    assert seen == names[:4]
