@@ -44,7 +44,7 @@ import types
 # scheduler gives to other processes is not counted (wall-clock figures here
 # varied by 5x between identical runs under load).
 from time import process_time_ns as clock
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from _worker import plain_trigger_for
 
@@ -777,6 +777,275 @@ def c6_dropins(ctx: Context) -> Dict[str, Any]:
         rows.append(row("C6 %s" % f"{n:,}", "ms, ratio to plain loop (%.1f ms)" % r["ms"]["plain"],
                         "%.1f ms %s" % (r["ms"]["ours"], fmt_ratio(r["ratio"])),
                         "<= %gx" % TARGETS["C6"], ok, "n/a", "n/a"))
+    return {"results": res, "ok": all(r[-1] == "OK" for r in rows), "rows": rows}
+
+
+# ---------------------------------------------------------------------------
+# C8, C11: declaring and registering at scale (PERFORMANCE.md, stage three)
+
+C8_DECLARED, C8_HOOKS, C8_EVENTS = 1_000, 500, 1_000
+C11_HISTORIC, C11_HOOKS, C11_HISTORY = 1_000, 500, 1_000
+STAGE3_TARGETS = {"C8a": 2.0, "C8b": 2.0, "C11": 1.5, "C11r": 2.0}
+
+
+def _quiet_logs() -> None:
+    """Warnings (a hook on an undeclared event) go nowhere: both sides of a
+    ratio report the same findings, so printing them would only add noise."""
+    import logging
+
+    logging.getLogger("nitro_dispatch").addHandler(logging.NullHandler())
+    logging.getLogger("nitro_dispatch").propagate = False
+
+
+def _rounds_of(pairs: Callable[[], List[int]], rounds: int) -> Dict[str, Any]:
+    """``pairs()`` times (base, measured) once each on fresh objects; the
+    median of each and of the per-round ratios (the first round warms up)."""
+    base, measured, ratios = [], [], []
+    for _ in range(rounds + 1):
+        b, m = pairs()
+        base.append(b)
+        measured.append(m)
+        ratios.append(m / b)
+    del base[0], measured[0], ratios[0]
+    return {"base_ns": statistics.median(base), "ns": statistics.median(measured),
+            "ratio": statistics.median(ratios)}
+
+
+_PLUGGY_PLUGINS = [0]
+
+
+def _pluggy_plugin(impl: Any, names: Sequence[str], module: str) -> Any:
+    """A plugin module implementing ``names`` (pluggy names it after the
+    module, so every one gets a name of its own)."""
+    _PLUGGY_PLUGINS[0] += 1
+    plugin = types.ModuleType("%s_%d" % (module, _PLUGGY_PLUGINS[0]))
+    for name in names:
+        setattr(plugin, name, impl(identity()))
+    return plugin
+
+
+def _pluggy_specs(spec: Any, names: Sequence[str], module: str) -> Any:
+    specs = types.ModuleType(module)
+    for name in names:
+        def hookspec(data: Any) -> Any:
+            """A hook taking the payload."""
+        hookspec.__name__ = name
+        setattr(specs, name, spec(hookspec))
+    return specs
+
+
+def inproc_c8(key: str, rounds: int) -> Dict[str, Any]:
+    """C8a: registering a hook on an undeclared event (reported once, before
+    the clock), 1,000 declared events against none.  C8b: 1,000 hooks, one
+    per event, registered and then the 1,000 events declared one at a time
+    (with ``get_problems()`` at the end, where the findings are settled),
+    against declaring first.  pluggy: a plugin with a hook no spec names,
+    1,000 specs against none; and 1,000 plugins of one hook each registered
+    and then ``add_hookspecs`` one spec at a time, against specs first."""
+    _quiet_logs()
+    declared = ["app.ev%d" % i for i in range(C8_DECLARED)]
+    events = ["app.ev%d" % i for i in range(C8_EVENTS)]
+    hooks = [[identity() for _ in range(C8_HOOKS)] for _ in range(2)]
+    if key == "ours":
+        from nitro_dispatch import PluginManager
+
+        def undeclared() -> List[int]:
+            t = []
+            for n, fns in zip((0, C8_DECLARED), hooks):
+                m = PluginManager()
+                for name in declared[:n]:
+                    m.declare_event(name)
+                m.register_hook("app.undeclared", identity())  # the finding, reported once
+                t.append(timed(lambda: [m.register_hook("app.undeclared", f) for f in fns])
+                         // C8_HOOKS)
+            return t
+
+        def declare_first() -> None:
+            m = PluginManager()
+            for e in events:
+                m.declare_event(e)
+            for e in events:
+                m.register_hook(e, identity())
+            m.get_problems()
+
+        def declare_after() -> None:
+            m = PluginManager()
+            for e in events:
+                m.register_hook(e, identity())
+            for e in events:
+                m.declare_event(e)
+            assert not m.get_problems(), "C8b: every hook's event is declared"
+    else:
+        import pluggy
+
+        impl, spec = pluggy.HookimplMarker("bench"), pluggy.HookspecMarker("bench")
+        names = [e.replace(".", "_") for e in events]
+        spec_mods = [_pluggy_specs(spec, [n], "bench_c8_spec") for n in names]
+        all_specs = _pluggy_specs(spec, [n.replace("app_", "decl_") for n in names],
+                                  "bench_c8_specs")
+
+        def undeclared() -> List[int]:
+            t = []
+            for with_specs, fns in zip((False, True), hooks):
+                pm = pluggy.PluginManager("bench")
+                if with_specs:
+                    pm.add_hookspecs(all_specs)
+                plugins = [_pluggy_plugin(impl, ["app_undeclared"], "p") for _ in fns]
+                t.append(timed(lambda: [pm.register(p) for p in plugins]) // C8_HOOKS)
+            return t
+
+        def declare_first() -> None:
+            pm = pluggy.PluginManager("bench")
+            for mod in spec_mods:
+                pm.add_hookspecs(mod)
+            for n in names:
+                pm.register(_pluggy_plugin(impl, [n], "p"))
+            pm.check_pending()
+
+        def declare_after() -> None:
+            pm = pluggy.PluginManager("bench")
+            for n in names:
+                pm.register(_pluggy_plugin(impl, [n], "p"))
+            for mod in spec_mods:
+                pm.add_hookspecs(mod)
+            pm.check_pending()
+    a = _rounds_of(undeclared, rounds)
+    b = _rounds_of(lambda: [timed(declare_first), timed(declare_after)], max(3, rounds // 2))
+    return {"C8a": a, "C8b": b}
+
+
+def inproc_c11(key: str, rounds: int) -> Dict[str, Any]:
+    """C11: registering a hook (on a declared, not historic event) with
+    1,000 historic events declared, each triggered once, against none.
+    C11r: a hook registered on a historic event with 1,000 remembered
+    triggers, less one registered on the same event without history, per
+    remembered call, against a plain loop calling the same function over
+    the history.  pluggy: ``call_historic`` the same way."""
+    _quiet_logs()
+    historic = ["app.hist%d" % i for i in range(C11_HISTORIC)]
+    d = payload()
+    history = [{"n": i} for i in range(C11_HISTORY)]
+    if key == "ours":
+        from nitro_dispatch import PluginManager
+
+        def registering() -> List[int]:
+            t = []
+            for n in (0, C11_HISTORIC):
+                m = PluginManager()
+                m.declare_event("app.target")
+                for name in historic[:n]:
+                    m.declare_event(name, historic=True)
+                    m.trigger(name, d)
+                fns = [identity() for _ in range(C11_HOOKS)]
+                t.append(timed(lambda: [m.register_hook("app.target", f) for f in fns])
+                         // C11_HOOKS)
+            return t
+
+        def replaying() -> List[int]:
+            empty, full = PluginManager(), PluginManager()
+            for m in (empty, full):
+                m.declare_event("app.hist", historic=True)
+            for data in history:
+                full.trigger("app.hist", data)
+            f = identity()
+
+            def plain() -> None:
+                for data in history:
+                    f(data)
+            # The replay's own cost: a registration with the history less
+            # one without (what registering costs anyway is not replay).
+            replay = timed(lambda: full.register_hook("app.hist", identity())) - \
+                timed(lambda: empty.register_hook("app.hist", identity()))
+            return [timed(plain) // C11_HISTORY, max(replay, 0) // C11_HISTORY]
+    else:
+        import pluggy
+
+        impl, spec = pluggy.HookimplMarker("bench"), pluggy.HookspecMarker("bench")
+        hnames = [h.replace(".", "_") for h in historic]
+
+        def registering() -> List[int]:
+            t = []
+            for n in (0, C11_HISTORIC):
+                pm = pluggy.PluginManager("bench")
+                pm.add_hookspecs(_pluggy_specs(spec, ["app_target"], "t"))
+                if n:
+                    hspec = pluggy.HookspecMarker("bench")(historic=True)
+                    pm.add_hookspecs(_pluggy_specs(hspec, hnames[:n], "h"))
+                for name in hnames[:n]:
+                    getattr(pm.hook, name).call_historic(kwargs={"data": d})
+                plugins = [_pluggy_plugin(impl, ["app_target"], "p")
+                           for _ in range(C11_HOOKS)]
+                t.append(timed(lambda: [pm.register(p) for p in plugins]) // C11_HOOKS)
+            return t
+
+        def replaying() -> List[int]:
+            hspec = pluggy.HookspecMarker("bench")(historic=True)
+            empty, full = pluggy.PluginManager("bench"), pluggy.PluginManager("bench")
+            for pm in (empty, full):
+                pm.add_hookspecs(_pluggy_specs(hspec, ["app_hist"], "h"))
+            for data in history:
+                full.hook.app_hist.call_historic(kwargs={"data": data})
+            f = identity()
+
+            def plain() -> None:
+                for data in history:
+                    f(data=data)
+            plugins = [_pluggy_plugin(impl, ["app_hist"], "p") for _ in range(2)]
+            replay = timed(lambda: full.register(plugins[0])) - \
+                timed(lambda: empty.register(plugins[1]))
+            return [timed(plain) // C11_HISTORY, max(replay, 0) // C11_HISTORY]
+    return {"C11": _rounds_of(registering, rounds), "C11r": _rounds_of(replaying, rounds)}
+
+
+INPROC.update({"C8": inproc_c8, "C11": inproc_c11})
+
+
+def _stage3_rows(sid: str, res: Dict[str, Any], parts: Sequence[Tuple[str, str, str]]
+                 ) -> List[List[str]]:
+    rows = []
+    for part, measure, base_label in parts:
+        ours = res["ours"][part]
+        target = STAGE3_TARGETS[part]
+        ok = ours["ratio"] <= target
+
+        def cell(k: str) -> str:
+            if k not in res:
+                return "-"
+            e = res[k][part]
+            return "%s %s" % (fmt_ns(e["ns"]), fmt_ratio(e["ratio"]))
+        if part == "C8b" and "pluggy" in res:
+            ok = ok and ours["ns"] < res["pluggy"][part]["ns"]
+        rows.append(row(part, "%s (%s: %s)" % (measure, base_label, fmt_ns(ours["base_ns"])),
+                        cell("ours"), "<= %gx%s" % (target, " and below pluggy"
+                                                    if part == "C8b" else ""),
+                        ok, cell("pluggy"), "n/a"))
+    return rows
+
+
+@scenario("C8", "declaring at scale: a hook on an undeclared event with %s declared; %s hooks "
+          "registered, then their events declared one at a time" % (
+              f"{C8_DECLARED:,}", f"{C8_EVENTS:,}"),
+          "<= %gx none declared; <= %gx declaring first, and below pluggy"
+          % (STAGE3_TARGETS["C8a"], STAGE3_TARGETS["C8b"]))
+def c8_declaring(ctx: Context) -> Dict[str, Any]:
+    res = {k: inproc(ctx, k, ["C8"])["C8"] for k in ["ours"] + ctx.peers("pluggy")}
+    rows = _stage3_rows("C8", res, [
+        ("C8a", "per registration on an undeclared event, %s declared" % f"{C8_DECLARED:,}",
+         "none declared"),
+        ("C8b", "%s hooks, then %s events declared one by one" % (
+            f"{C8_EVENTS:,}", f"{C8_EVENTS:,}"), "declared first")])
+    return {"results": res, "ok": all(r[-1] == "OK" for r in rows), "rows": rows}
+
+
+@scenario("C11", "historic events: registering with %s historic events; replaying %s "
+          "remembered triggers" % (f"{C11_HISTORIC:,}", f"{C11_HISTORY:,}"),
+          "<= %gx none; replay <= %gx a plain loop over the history"
+          % (STAGE3_TARGETS["C11"], STAGE3_TARGETS["C11r"]))
+def c11_historic(ctx: Context) -> Dict[str, Any]:
+    res = {k: inproc(ctx, k, ["C11"])["C11"] for k in ["ours"] + ctx.peers("pluggy")}
+    rows = _stage3_rows("C11", res, [
+        ("C11", "per registration, %s historic events" % f"{C11_HISTORIC:,}", "none"),
+        ("C11r", "replay, per remembered trigger", "plain loop")])
     return {"results": res, "ok": all(r[-1] == "OK" for r in rows), "rows": rows}
 
 
