@@ -737,14 +737,21 @@ class Dropin%(i)04d(PluginBase):
 
 
 def dropins_child(impl: str, directory: str, out: str) -> None:
-    import nitro_dispatch  # the drop-ins import it anyway
+    # Both sides import what both need before the clock starts (as in C5):
+    # the loops are compared, not the import of importlib.util (on 3.9 it
+    # pulls in typing, several milliseconds) nor of nitro_dispatch, which
+    # every drop-in imports anyway.  What discover_plugins imports lazily
+    # is part of its cost.
+    import importlib.util
+
+    import nitro_dispatch
     if impl == "ours":
         t0 = clock()
         found = len(nitro_dispatch.PluginManager().discover_plugins(directory))
     else:
-        import importlib.util
+        base = nitro_dispatch.PluginBase
         t0 = clock()
-        found = 0
+        classes = []
         for fname in sorted(os.listdir(directory)):
             if not fname.endswith("_plugin.py"):
                 continue
@@ -753,7 +760,10 @@ def dropins_child(impl: str, directory: str, out: str) -> None:
             module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
             sys.modules[name] = module
             spec.loader.exec_module(module)  # type: ignore[union-attr]
-            found += 1
+            # the plugin classes it defines, as one finds them by hand
+            classes.extend(v for v in vars(module).values()
+                           if isinstance(v, type) and issubclass(v, base) and v is not base)
+        found = len(classes)
     elapsed = clock() - t0
     with open(out, "w", encoding="utf-8") as fh:
         json.dump({"ns": elapsed, "loaded": found}, fh)
