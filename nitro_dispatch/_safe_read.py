@@ -7,7 +7,9 @@ when it is a regular file; anything else that is there but cannot be read
 is :class:`Unreadable`, which the listing reports and skips.  Reads are
 bounded (``limit``, ``MAX_BYTES`` unless given): a file larger than that, or
 one that keeps growing while it is read, is :class:`Unreadable` too.  Drop-in
-files are read (and imported) through it as well.
+files are read (and imported) through it as well; :func:`stat_regular`
+makes the same refusals from a ``stat`` alone, for a caller that may never
+need the content (a drop-in whose ``.pyc`` is valid).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ TYPE_CHECKING = False  # typing costs more to import than a cached listing
 if TYPE_CHECKING:
     from typing import List, Optional, Tuple
 
-__all__ = ["Unreadable", "read_bytes", "reason", "MAX_BYTES"]
+__all__ = ["Unreadable", "read_bytes", "stat_regular", "reason", "MAX_BYTES"]
 
 # No metadata or plugin source file comes near this: a file beyond it is not
 # one (or not worth a listing's memory).
@@ -37,6 +39,25 @@ class Unreadable(Exception):
 def reason(exc: OSError) -> str:
     """An OSError in a few words."""
     return exc.strerror or str(exc)
+
+
+def stat_regular(path: str, limit: int = MAX_BYTES) -> os.stat_result:
+    """The stat of the regular file at ``path`` (symbolic links followed),
+    without opening it: what :func:`read_bytes` would refuse before reading
+    (a FIFO, device or directory in a file's place, a file beyond ``limit``)
+    is :class:`Unreadable`.  FileNotFoundError and NotADirectoryError
+    propagate, as from :func:`read_bytes`."""
+    try:
+        st = os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        raise
+    except OSError as exc:  # a symlink loop, a denied directory
+        raise Unreadable("%s: %s" % (os.path.basename(path), reason(exc))) from None
+    if not stat.S_ISREG(st.st_mode):
+        raise Unreadable("%s is not a regular file" % (os.path.basename(path),))
+    if st.st_size > limit:
+        raise Unreadable("%s is larger than %d bytes" % (os.path.basename(path), limit))
+    return st
 
 
 def read_bytes(path: str, dir_fd: Optional[int] = None,

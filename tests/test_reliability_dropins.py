@@ -138,3 +138,17 @@ def test_file_names_with_extra_dots(tmp_path: Path) -> None:
     manager.load_all()
     manager.reload("dotted")
     assert manager.get_plugin_version("dotted") == "2.0"
+
+
+def test_module_names_are_made_as_a_regex_would_make_them() -> None:
+    # Package and module names replace what is not a word character by "_"
+    # without importing re; every character, in every Unicode category,
+    # must come out as re.sub(r"\W", "_", ...) would have it.
+    import re
+
+    from nitro_dispatch._dropins import _word_chars
+
+    every = "".join(chr(i) for i in range(0x110000))
+    assert _word_chars(every) == re.sub(r"\W", "_", every)
+    for name in ["plugins", "my plugins", "my.extra", "ünïcode-dir", "", "x\udcff"]:
+        assert _word_chars(name) == re.sub(r"\W", "_", name)

@@ -88,6 +88,42 @@ def test_a_fifo_or_device_dropin_is_a_discovery_problem_never_a_hang(
     assert problems == {"fifo_plugin.py": "discovery", "zero_plugin.py": "discovery"}
 
 
+@POSIX_ONLY
+def test_the_check_before_an_import_refuses_what_a_read_would(tmp_path: Path) -> None:
+    from nitro_dispatch._safe_read import Unreadable, stat_regular
+
+    big = tmp_path / "big_plugin.py"
+    big.write_text(PLUGIN + "#" * 4096, encoding="utf-8")
+    assert stat_regular(str(big)).st_size == big.stat().st_size
+    with pytest.raises(Unreadable, match="big_plugin.py is larger than 1024 bytes"):
+        stat_regular(str(big), limit=1024)
+    os.mkfifo(str(tmp_path / "fifo_plugin.py"))
+    with pytest.raises(Unreadable, match="fifo_plugin.py is not a regular file"):
+        stat_regular(str(tmp_path / "fifo_plugin.py"))
+    os.symlink("/dev/zero", str(tmp_path / "zero_plugin.py"))
+    with pytest.raises(Unreadable, match="zero_plugin.py is not a regular file"):
+        stat_regular(str(tmp_path / "zero_plugin.py"))
+    with pytest.raises(FileNotFoundError):
+        stat_regular(str(tmp_path / "gone_plugin.py"))
+
+
+@POSIX_ONLY
+def test_a_source_replaced_by_a_fifo_after_its_check_fails_its_import(tmp_path: Path) -> None:
+    # Between the stat that admits a drop-in and the read of its source
+    # (which comes only when no .pyc serves), a FIFO takes the file's place:
+    # the import fails naming the file, and does not hang.
+    from nitro_dispatch._dropins import _loader_class
+    from nitro_dispatch._safe_read import stat_regular
+
+    path = tmp_path / "late_plugin.py"
+    path.write_text(PLUGIN, encoding="utf-8")
+    loader = _loader_class()("late_plugin", str(path), None, stat_regular(str(path)))
+    path.unlink()
+    os.mkfifo(str(path))
+    with pytest.raises(ImportError, match="late_plugin.py is not a regular file"):
+        loader.get_code("late_plugin")
+
+
 def test_dropin_reads_are_bounded(tmp_path: Path) -> None:
     from nitro_dispatch._safe_read import MAX_BYTES, Unreadable, read_bytes
 
