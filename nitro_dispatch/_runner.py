@@ -1,6 +1,7 @@
 """The one runner: every rule of running an event, in one step loop with a
 sync and an async driver (owns :func:`steps`, :func:`drive`,
-:func:`drive_async`, :class:`Runner` and the happy-path loops).
+:func:`drive_async`, :class:`Runner`, the happy-path loops and the inline
+wrapper path).
 
 :func:`steps` is a generator holding every dispatch rule: the modes
 (``chain``, ``collect``, ``first``), wrappers, tracing, the error policies
@@ -17,7 +18,12 @@ The common case (sync hooks, no timeout, no tracing, no wrappers) runs in a
 happy-path loop without any error handling: the first exception hands the
 rest of the run over to :func:`steps` (:meth:`Runner.resume`), which
 resumes at the failing hook.  The registry's ``trigger`` inlines that loop
-for chains; :func:`happy_path` makes it for the other modes.
+for ``chain`` and ``first`` events; :func:`happy_path` makes it for
+``collect``, historic events and ``trigger_async``.  One wrapper (a
+generator function) around such a loop is driven inline by
+:func:`wrapped_path`; the wrapper failing or not yielding exactly once, or
+the loop raising, hands the run to :func:`steps` at that point
+(:meth:`Runner.resume_wrapped`).  More wrappers run in the step loop.
 """
 
 from __future__ import annotations
@@ -308,8 +314,9 @@ class Runner(Plan):
     ``trigger_async`` run it.
 
     ``run(data)`` is the sync trigger chosen when the plan is built: the
-    happy-path loop (:meth:`loop`) when one may run the plan, else
-    :meth:`general`.  ``fast`` and ``afast`` are the chains ``trigger`` and
+    happy-path loop (:meth:`loop`) when one may run the plan, the inline
+    wrapper path (:func:`wrapped_path`) when one plain wrapper surrounds
+    such a loop, else :meth:`general`.  ``fast`` and ``afast`` are the chains ``trigger`` and
     ``trigger_async`` may loop over themselves.  ``historic``: the event
     remembers its triggers (the registry adds the data before it runs)."""
 
