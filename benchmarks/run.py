@@ -9,7 +9,7 @@ Usage (from anywhere)::
 Every scenario of PERFORMANCE.md is measured: S1-S6 (dispatch), I (import
 time), E (listing installed plugins), M (memory per hook), R (the metadata
 checks of SPEC section 10 on top of a warm listing), C1-C6 (scale, in
-``_scale.py``) and C7 (declared collect/first events, in ``_modes.py``). Each
+``_scale.py``) and C7, C9, C10 (declared events, in ``_modes.py``). Each
 framework's dispatch figures are taken in a subprocess of their own together
 with the hand-written "plain" loop, round by round, and the median ratio to
 that plain figure is reported, so a noisy machine blurs both sides alike.
@@ -62,7 +62,9 @@ FRAMEWORKS: Dict[str, Tuple[str, str, str]] = {
 }
 
 DISPATCH_SCENARIOS = ["S1 N=1", "S1 N=10", "S1 N=100", "S2", "S3", "S4", "S5", "S6"]
-ALL_IDS = ["S1", "S2", "S3", "S4", "S5", "S6", "I", "E", "M", "C7", "R"] + list(_scale.SCENARIOS)
+MODES_IDS = ["C7", "C9", "C10"]  # declared events, in _modes.py
+ALL_IDS = ["S1", "S2", "S3", "S4", "S5", "S6", "I", "E", "M"] + MODES_IDS + ["R"] \
+    + list(_scale.SCENARIOS)
 R_SIZE, R_HOST, R_TARGET = 1000, "bench-dist-0003", 1.1  # checks on: <= 1.1x a warm listing
 E_SIZES = [50, 200, 1000]
 
@@ -546,9 +548,8 @@ def report(results: Dict[str, Any], keys: List[str]) -> Tuple[str, Dict[str, str
         header = ["scenario", "plain"] + [FRAMEWORKS[k][0] for k in keys] + ["target", "ours"]
         out.append(table(header, rows))
         out.append("")
-    modes = results.get("modes")
-    if modes:
-        out.append(modes_report(modes, verdicts))
+    if results.get("modes"):
+        out.append(modes_report(results, keys, verdicts))
     listing = results.get("listing")
     if listing:
         out.append("E: listing installed plugins in a fresh process (the call only), K fake "
@@ -661,12 +662,12 @@ def markdown_report(results: Dict[str, Any], keys: List[str]) -> str:
         out.append("")
     modes = results.get("modes")
     if modes and "error" not in modes:
-        out.append("| C7 scenario | plain | ours | target | verdict |")
-        out.append("|---|---|---|---|---|")
-        for scenario, e in sorted(modes.items()):
-            out.append("| %s | %s | %s %s | <= %gx | %s |" % (
-                scenario, fmt_ns(e["plain_ns"]), fmt_ns(e["ns"]), fmt_ratio(e["ratio"]),
-                C7_TARGET, verdict(e["ratio"] <= C7_TARGET)))
+        peers = modes_peers(results, keys)
+        header = ["declared events", "plain", "ours"] + [FRAMEWORKS[k][0] for k in peers] \
+            + ["target", "verdict"]
+        out.append("| " + " | ".join(header) + " |")
+        out.append("|" + "---|" * len(header))
+        out.extend("| " + " | ".join(r) + " |" for r in modes_rows(modes, peers, {}, results))
         out.append("")
     checks = results.get("checks")
     if checks and "error" not in checks:
@@ -682,17 +683,26 @@ def markdown_report(results: Dict[str, Any], keys: List[str]) -> str:
 
 
 # ---------------------------------------------------------------------------
-# C7: declared collect and first events (worker: _modes.py)
+# C7, C9, C10: declared events (worker: _modes.py)
 
-C7_TARGET = 1.3
+# Targets from PERFORMANCE.md by scenario id: ratio to the hand-written loop.
+MODES_TARGETS = {"C7": 1.3, "C9": 1.3, "C10": 1.5}
+MODES_TEXT = {
+    "C7": "collect / first (10th answers), 10 sync hooks",
+    "C9": "first, 10 sync hooks, the 1st / 5th / 10th answers",
+    "C10": "1 wrapper + 10 hooks vs a generator driven by hand",
+}
 
 
-def run_modes(python: str, rounds: int, target_ms: float, workdir: str) -> Dict[str, Any]:
-    out = os.path.join(workdir, "modes.json")
-    log("measuring C7 (collect and first modes) ...")
-    proc = subprocess.run([python, os.path.join(BENCH_DIR, "_modes.py"), "--rounds", str(rounds),
+def run_modes(key: str, python: str, ids: Sequence[str], rounds: int, target_ms: float,
+              workdir: str) -> Dict[str, Any]:
+    """One ``_modes.py`` process for framework ``key`` (ours or pluggy)."""
+    out = os.path.join(workdir, "modes-%s.json" % key)
+    log("measuring %s for %s (declared events) ..." % (",".join(ids), FRAMEWORKS[key][0]))
+    proc = subprocess.run([python, os.path.join(BENCH_DIR, "_modes.py"), "--framework", key,
+                           "--only", ",".join(ids), "--rounds", str(rounds),
                            "--target-ms", str(target_ms), "--out", out],
-                          env=child_env("ours"), cwd=workdir, capture_output=True, text=True,
+                          env=child_env(key), cwd=workdir, capture_output=True, text=True,
                           timeout=3600)
     if proc.returncode != 0:
         return {"error": last_line(proc.stderr) or "exit status %d" % proc.returncode}
@@ -700,18 +710,60 @@ def run_modes(python: str, rounds: int, target_ms: float, workdir: str) -> Dict[
         return json.load(fh)  # type: ignore[no-any-return]
 
 
-def modes_report(modes: Dict[str, Any], verdicts: Dict[str, str]) -> str:
-    if "error" in modes:
-        return "C7 failed: %s\n" % modes["error"]
+def modes_peers(results: Dict[str, Any], keys: List[str]) -> List[str]:
+    """The peers measured beside ours for the declared-event scenarios."""
+    return [k for k in keys if k in results.get("modes_peers", {})]
+
+
+def modes_rows(modes: Dict[str, Any], peers: List[str], verdicts: Dict[str, str],
+               results: Optional[Dict[str, Any]] = None) -> List[List[str]]:
+    """One row per scenario: plain, ours, each peer (its ratio to the same
+    hand-written loop in its own process; information, no verdict)."""
+    peer_results = (results or {}).get("modes_peers", {})
     rows = []
-    for scenario, e in sorted(modes.items()):
-        verdicts[scenario] = verdict(e["ratio"] <= C7_TARGET)
-        ours = "%s %s" % (fmt_ns(e["ns"]), fmt_ratio(e["ratio"]))
-        rows.append([scenario, fmt_ns(e["plain_ns"]), ours, "<= %gx" % C7_TARGET,
-                     verdicts[scenario]])
-    return ("C7: declared collect/first events, 10 sync hooks, against a hand-written loop "
-            "doing the same\n" + table(["scenario", "plain", "ours", "target", "ours"], rows)
-            + "\n")
+    for scenario, e in sorted(modes.items(), key=lambda item: mode_order(item[0])):
+        target = MODES_TARGETS[scenario.split()[0]]
+        cells = []
+        for k in peers:
+            p = peer_results.get(k, {})
+            entry = p.get(scenario)
+            cells.append("error" if "error" in p else "-" if entry is None else
+                         "n/a" if "na" in entry else
+                         "%s %s" % (fmt_ns(entry["ns"]), fmt_ratio(entry["ratio"])))
+        verdicts[scenario] = verdict(e["ratio"] <= target)
+        rows.append([scenario, fmt_ns(e["plain_ns"]), "%s %s" % (fmt_ns(e["ns"]), fmt_ratio(
+            e["ratio"]))] + cells + ["<= %gx" % target, verdicts[scenario]])
+    return rows
+
+
+MODES_ORDER = ["C7 collect", "C7 first", "C9 first 1st", "C9 first 5th", "C9 first 10th",
+               "C10 chain", "C10 collect"]
+
+
+def mode_order(scenario: str) -> Tuple[int, str]:
+    return (MODES_ORDER.index(scenario) if scenario in MODES_ORDER else len(MODES_ORDER),
+            scenario)
+
+
+def modes_report(results: Dict[str, Any], keys: List[str], verdicts: Dict[str, str]) -> str:
+    modes = results["modes"]
+    if "error" in modes:
+        return "C7/C9/C10 failed: %s\n" % modes["error"]
+    peers = modes_peers(results, keys)
+    measured = sorted({s.split()[0] for s in modes}, key=MODES_IDS.index)
+    text = "; ".join("%s: %s" % (sid, MODES_TEXT[sid]) for sid in measured)
+    header = ["scenario", "plain", "ours"] + [FRAMEWORKS[k][0] for k in peers] \
+        + ["target", "ours"]
+    out = ["Declared events against a hand-written loop doing the same, in one process "
+           "(%s)" % text]
+    if peers:
+        out.append("(%s: its ratio to the same hand-written loop in its own process; "
+                   "information only)" % ", ".join(FRAMEWORKS[k][0] for k in peers))
+    for k in peers:
+        if "error" in results["modes_peers"][k]:
+            out.append("%s failed: %s" % (FRAMEWORKS[k][0], results["modes_peers"][k]["error"]))
+    out.append(table(header, modes_rows(modes, peers, verdicts, results)))
+    return "\n".join(out) + "\n"
 
 
 # ---------------------------------------------------------------------------
@@ -797,8 +849,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                                env=child_env(key), cwd=workdir, capture_output=True)  # warm .pyc
                 results["import"][key] = run_import(key, pythons[key],
                                                     5 if args.quick else 15, workdir)
-        if "C7" in args.only and "ours" in keys:
-            results["modes"] = run_modes(pythons["ours"], args.rounds, target_ms, workdir)
+        modes_ids = [s for s in MODES_IDS if s in args.only]
+        if modes_ids and "ours" not in keys:
+            log("%s skipped: they measure this repository (add 'ours')" % ",".join(modes_ids))
+        elif modes_ids:
+            results["modes"] = run_modes("ours", pythons["ours"], modes_ids, args.rounds,
+                                         target_ms, workdir)
+            peer_ids = [s for s in modes_ids if s != "C7"]  # C7: ours only
+            if "pluggy" in keys and peer_ids:
+                results["modes_peers"] = {"pluggy": run_modes(
+                    "pluggy", pythons["pluggy"], peer_ids, args.rounds, target_ms, workdir)}
         if "E" in args.only and "ours" not in keys:
             log("E skipped: it measures this repository's list_installed_plugins (add 'ours')")
         if "E" in args.only and "ours" in keys:

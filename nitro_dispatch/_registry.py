@@ -46,7 +46,7 @@ from ._patterns import NameIndex, PatternIndex
 from ._phases import EVENT, VALIDATION
 from ._plan import (ERROR_EVENT, QUIET, REPLAY, STRATEGIES, HookTrace, Plan, RunContext,
                     fast_chain, is_enabled, is_watched)
-from ._runner import CHAIN, Runner, drive, drive_async, steps
+from ._runner import CHAIN, FIRST, Runner, drive, drive_async, steps
 from ._validate import check_event, check_hook
 
 TYPE_CHECKING = False  # typing costs more to import than all of nitro_dispatch
@@ -67,6 +67,9 @@ logger = get_logger("nitro_dispatch.registry")
 # not grow the registry forever.  Beyond this many, the oldest goes, one at
 # a time (first in, first out: a hit costs no bookkeeping in the hot loop).
 _MAX_TRANSIENT = 16384
+
+# The modes whose happy path ``trigger`` runs itself, without a call more.
+_LOOPED = (CHAIN, FIRST)
 
 
 class HookRegistry:
@@ -424,7 +427,7 @@ class HookRegistry:
         self._cached = NameIndex()
 
     def _drop_event_plan(self, ev: Event) -> None:
-        ev.fast = ev.run = ev.plan = None  # (Event.drop_plan, inlined: changes are frequent)
+        ev.fast = ev.run = ev.first = ev.plan = None  # (Event.drop_plan, inlined: frequent)
         if not ev.hooks and ev.spec is None and self._events.get(ev.name) is ev:
             del self._events[ev.name]
             self._transient.pop(ev.name, None)
@@ -495,11 +498,15 @@ class HookRegistry:
             ev.plan = plan
             if historic:
                 ev.run = self._historic_trigger(name)
+            elif plan.fast is not None and not plan.skipped and not plan.wrappers \
+                    and ev.mode in _LOOPED:
+                # ``trigger`` loops over the chain itself (see there).
+                if ev.mode == CHAIN:
+                    ev.fast = plan.fast
+                else:
+                    ev.first = plan.fast
             else:
                 ev.run = plan.run
-                if ev.mode == CHAIN and plan.fast is not None and not plan.skipped \
-                        and not plan.wrappers:
-                    ev.fast = plan.fast
             cached = self._cached
             if name not in cached:
                 if cached.oversized(len(self._events)):
@@ -793,23 +800,37 @@ class HookRegistry:
         Async hooks are skipped here (one warning per hook); use
         :meth:`trigger_async` for them.
         """
-        ev = self._events.get(event_name)
-        if ev is not None:
-            fns = ev.fast
-            if fns is not None:
-                # The hot loop (PERFORMANCE.md "plain"); the first exception
-                # hands the rest of the run to the step loop.
-                for fn in fns:
-                    try:
-                        result = fn(data)
-                    except Exception as exc:
-                        return fns.runner.resume(fn, exc, data)
-                    if result is not None:
-                        data = result
-                return data
-            run = ev.run
-            if run is not None:
-                return run(data)
+        try:
+            ev = self._events[event_name]
+        except KeyError:
+            return self._cold(event_name, data)
+        fns = ev.fast
+        if fns is not None:
+            # The hot loop (PERFORMANCE.md "plain"); the first exception
+            # hands the rest of the run to the step loop.
+            for fn in fns:
+                try:
+                    result = fn(data)
+                except Exception as exc:
+                    return fns.runner.resume(fn, exc, data)
+                if result is not None:
+                    data = result
+            return data
+        fns = ev.first
+        if fns is not None:
+            # The same for a ``first`` event: an early answer costs no more
+            # than in the plain loop (SPEC 9, C9).
+            for fn in fns:
+                try:
+                    result = fn(data)
+                except Exception as exc:
+                    return fns.runner.resume(fn, exc, data)
+                if result is not None:
+                    return result
+            return None
+        run = ev.run
+        if run is not None:
+            return run(data)
         return self._cold(event_name, data)
 
     def _cold(self, name: str, data: Any) -> Any:
@@ -818,11 +839,9 @@ class HookRegistry:
             self.check_pending()
         with self._lock:
             self._build(check_event(name))
-            ev = self._events[name]
-            fast, run = ev.fast, ev.run
-        if fast is not None:
-            return self.trigger(name, data)  # the hot loop, now that there is a plan
-        assert run is not None
+            run = self._events[name].run
+        if run is None:
+            return self.trigger(name, data)  # a loop of trigger's own, now that there is a plan
         return run(data)
 
     async def trigger_async(self, event_name: str, data: Any = None) -> Any:

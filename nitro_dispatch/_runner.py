@@ -1,6 +1,7 @@
 """The one runner: every rule of running an event, in one step loop with a
 sync and an async driver (owns :func:`steps`, :func:`drive`,
-:func:`drive_async`, :class:`Runner` and the happy-path loops).
+:func:`drive_async`, :class:`Runner`, the happy-path loops and the inline
+wrapper path).
 
 :func:`steps` is a generator holding every dispatch rule: the modes
 (``chain``, ``collect``, ``first``), wrappers, tracing, the error policies
@@ -17,7 +18,12 @@ The common case (sync hooks, no timeout, no tracing, no wrappers) runs in a
 happy-path loop without any error handling: the first exception hands the
 rest of the run over to :func:`steps` (:meth:`Runner.resume`), which
 resumes at the failing hook.  The registry's ``trigger`` inlines that loop
-for chains; :func:`happy_path` makes it for the other modes.
+for ``chain`` and ``first`` events; :func:`happy_path` makes it for
+``collect``, historic events and ``trigger_async``.  One wrapper (a
+generator function) around such a loop is driven inline by
+:func:`wrapped_path`; the wrapper failing or not yielding exactly once, or
+the loop raising, hands the run to :func:`steps` at that point
+(:meth:`Runner.resume_wrapped`).  More wrappers run in the step loop.
 """
 
 from __future__ import annotations
@@ -38,13 +44,14 @@ if TYPE_CHECKING:
 
     Steps = Generator[Tuple[HookRecord, Any], Any, Any]
 
-__all__ = ["Runner", "steps", "drive", "drive_async", "happy_path", "CHAIN", "COLLECT",
-           "FIRST"]
+__all__ = ["Runner", "steps", "drive", "drive_async", "happy_path", "wrapped_path", "CHAIN",
+           "COLLECT", "FIRST"]
 
 logger = get_logger("nitro_dispatch.registry")
 trace_logger = get_logger("nitro_dispatch.trace")
 
 CHAIN, COLLECT, FIRST = "chain", "collect", "first"
+_CO_GENERATOR = 0x20
 _ENTER, _CALL, _LEAVE = 0, 1, 2
 
 
@@ -57,7 +64,9 @@ def steps(ctx: "RunContext", policy: str, event: str, mode: str,
           records: Tuple[HookRecord, ...], wrappers: Tuple[HookRecord, ...], data: Any,
           start: int = 0, thrown: Optional[BaseException] = None,
           results: Optional[List[Any]] = None,
-          inner: Optional[Callable[[Any], Any]] = None, watched: bool = False) -> "Steps":
+          inner: Optional[Callable[[Any], Any]] = None, watched: bool = False,
+          entered: Optional[List[Tuple[HookRecord, Any, float]]] = None,
+          result: Any = None, outcome: Optional[BaseException] = None) -> "Steps":
     """Run ``records`` inside ``wrappers`` for ``event``; yields ``(record,
     data)`` for the driver to call.  Returns the chain's data (``chain``),
     the list of results (``collect``) or the answer (``first``).
@@ -68,6 +77,14 @@ def steps(ctx: "RunContext", policy: str, event: str, mode: str,
     called once inside the wrappers instead of a step per hook (it hands
     its own failures to a step loop of its own).  ``watched``: every
     plugin of the run reports its ``enabled`` changes (nothing to filter).
+
+    ``thrown`` is what the first step raised, whichever it is: with
+    ``wrappers`` and nothing ``entered``, the entry of the first wrapper.
+    ``entered``, ``result`` and ``outcome`` resume a wrapper happy path
+    (:func:`wrapped_path`) after the hooks: the wrappers ``entered`` (as
+    ``(record, generator, started)``) are left innermost first with the
+    hooks' ``result`` or their ``outcome``, the first of them having
+    raised ``thrown`` on being resumed, if given.
     """
     trace = ctx.trace
     errors: Optional[List[Dict[str, Any]]] = [] if policy == "collect_all" else None
@@ -79,13 +96,15 @@ def steps(ctx: "RunContext", policy: str, event: str, mode: str,
         # so the run in flight is a snapshot like any cached plan.
         records = tuple(r for r in records if is_watched(r.plugin) or is_enabled(r.plugin))
         wrappers = tuple(r for r in wrappers if is_watched(r.plugin) or is_enabled(r.plugin))
-    entered: List[Tuple[HookRecord, Any, float]] = []
-    outcome: Optional[BaseException] = None  # on its way out, thrown into wrappers
-    result: Any = None
+    # ``outcome``: on its way out, thrown into wrappers
     answer: Any = None
-    stage = _ENTER if wrappers else _CALL
-    at = 0 if wrappers else start  # the next wrapper to enter, or hook to call
-    stopped = False  # the hooks end (StopPropagation, an answer, an outcome)
+    if entered:  # the hooks ran: leave the wrappers
+        stage, at, stopped = _LEAVE, len(entered), True
+    else:
+        entered = []
+        stage = _ENTER if wrappers else _CALL
+        at = 0 if wrappers else start  # the next wrapper to enter, or hook to call
+        stopped = False  # the hooks end (StopPropagation, an answer, an outcome)
     gen: Any = None
     started = 0.0
     try:
@@ -119,10 +138,10 @@ def steps(ctx: "RunContext", policy: str, event: str, mode: str,
                 at -= 1
                 rec, gen, started = entered[at]
             try:
+                if thrown is not None:
+                    error, thrown = thrown, None
+                    raise error
                 if stage == _CALL:
-                    if thrown is not None:
-                        error, thrown = thrown, None
-                        raise error
                     value = yield rec, data
                 elif stage == _ENTER:
                     gen = rec.callback(data)
@@ -132,8 +151,7 @@ def steps(ctx: "RunContext", policy: str, event: str, mode: str,
                     try:
                         value = next(gen)
                     except StopIteration:
-                        raise RuntimeError("%s finished without yielding: a wrapper must "
-                                           "yield exactly once" % (rec.label,)) from None
+                        raise not_yielded(rec) from None
                 else:
                     value = _resume(rec, gen, result, outcome)
             except StopPropagation as stop:
@@ -217,14 +235,26 @@ def _resume(rec: HookRecord, gen: Any, result: Any, outcome: Optional[BaseExcept
             gen.throw(outcome)
     except StopIteration as done:
         return done.value
+    raise yielded_again(rec, gen)
+
+
+def not_yielded(rec: HookRecord) -> RuntimeError:
+    """The failure of a wrapper that finished without yielding."""
+    return RuntimeError("%s finished without yielding: a wrapper must yield exactly once"
+                        % (rec.label,))
+
+
+def yielded_again(rec: HookRecord, gen: Any) -> RuntimeError:
+    """Close a wrapper that yielded a second time (whatever its cleanup
+    raises) and return its failure."""
     try:
         gen.close()
     except Exception as cleanup:
-        raise RuntimeError("%s yielded more than once: a wrapper must yield exactly once "
-                           "(and its cleanup raised %s: %s)"
-                           % (rec.label, type(cleanup).__name__, cleanup)) from None
-    raise RuntimeError("%s yielded more than once: a wrapper must yield exactly once"
-                       % (rec.label,))
+        return RuntimeError("%s yielded more than once: a wrapper must yield exactly once "
+                            "(and its cleanup raised %s: %s)"
+                            % (rec.label, type(cleanup).__name__, cleanup))
+    return RuntimeError("%s yielded more than once: a wrapper must yield exactly once"
+                        % (rec.label,))
 
 
 def _failed(ctx: "RunContext", policy: str, event: str, rec: HookRecord, error: Exception,
@@ -284,8 +314,9 @@ class Runner(Plan):
     ``trigger_async`` run it.
 
     ``run(data)`` is the sync trigger chosen when the plan is built: the
-    happy-path loop (:meth:`loop`) when one may run the plan, else
-    :meth:`general`.  ``fast`` and ``afast`` are the chains ``trigger`` and
+    happy-path loop (:meth:`loop`) when one may run the plan, the inline
+    wrapper path (:func:`wrapped_path`) when one plain wrapper surrounds
+    such a loop, else :meth:`general`.  ``fast`` and ``afast`` are the chains ``trigger`` and
     ``trigger_async`` may loop over themselves.  ``historic``: the event
     remembers its triggers (the registry adds the data before it runs)."""
 
@@ -315,9 +346,12 @@ class Runner(Plan):
         if self.afast is not None:
             self.afast.runner = self
         self.run: Callable[[Any], Any] = self.general
-        if self.fast is not None and not self.skipped and not wrappers and \
-                (mode != CHAIN or historic):
-            self.run = self.loop()  # (a plain chain's trigger loops over ``fast`` itself)
+        if self.fast is not None and not self.skipped:
+            if not wrappers:
+                if mode == COLLECT or historic:
+                    self.run = self.loop()  # (chain and first: trigger loops itself)
+            elif len(wrappers) == 1 and _plain_wrapper(wrappers[0]):
+                self.run = wrapped_path(self)
 
     def loop(self) -> Callable[[Any], Any]:
         """The happy-path loop over ``fast``, made on first need."""
@@ -343,6 +377,19 @@ class Runner(Plan):
         return await drive_async(steps(self.ctx, self.ctx.strategy, self.event, self.mode,
                                        self.live, self.wrappers, data, watched=self.watched),
                                  self.event)
+
+    def resume_wrapped(self, data: Any, thrown: Optional[BaseException],
+                       gen: Any = None, result: Any = None,
+                       outcome: Optional[BaseException] = None) -> Any:
+        """The rest of a :func:`wrapped_path` run in the step loop: from the
+        wrapper's entry, which raised ``thrown``; or, given its generator
+        ``gen``, from leaving it with the hooks' ``result`` or ``outcome``
+        (``thrown``: what resuming it raised)."""
+        entered = [(self.wrappers[0], gen, 0.0)] if gen is not None else None
+        return drive(steps(self.ctx, self.ctx.strategy, self.event, self.mode, self.sync,
+                           self.wrappers, data, thrown=thrown, inner=self.loop(),
+                           watched=self.watched, entered=entered, result=result,
+                           outcome=outcome), self.event)
 
     def resume(self, fn: Any, exc: Exception, data: Any, results: Optional[List[Any]] = None
                ) -> Any:
@@ -408,3 +455,48 @@ def happy_path(mode: str, fns: "Chain") -> Callable[[Any], Any]:
                 return result
         return None
     return first
+
+
+def _plain_wrapper(rec: HookRecord) -> bool:
+    """Whether :func:`wrapped_path` may run the wrapper ``rec``: a
+    generator function (calling it cannot fail to return a generator) of a
+    watched plugin."""
+    code = getattr(rec.callback, "__code__", None)
+    return code is not None and bool(code.co_flags & _CO_GENERATOR) and \
+        rec.timeout is None and is_watched(rec.plugin)
+
+
+def wrapped_path(runner: Runner) -> Callable[[Any], Any]:
+    """The happy path of a plan with one wrapper around its happy-path
+    loop: the wrapper's generator driven inline (C10).  Whatever is not
+    the happy path (the wrapper raising or not yielding exactly once, the
+    hooks' loop raising) hands the rest of the run to the step loop at
+    that point (:meth:`Runner.resume_wrapped`), which owns the rules."""
+    rec = runner.wrappers[0]
+    wrap = rec.callback
+    inner = runner.loop()
+    resume = runner.resume_wrapped
+
+    def wrapped(data: Any) -> Any:
+        try:
+            gen = wrap(data)
+            value = next(gen)
+        except StopIteration:
+            return resume(data, not_yielded(rec))
+        except BaseException as exc:
+            return resume(data, exc)
+        if value is not None:
+            data = value
+        try:
+            result = inner(data)
+        except BaseException as exc:  # fail_fast's HookError, KeyboardInterrupt
+            return resume(data, None, gen, None, exc)
+        try:
+            gen.send(result)
+        except StopIteration as done:
+            value = done.value
+            return result if value is None else value
+        except BaseException as exc:
+            return resume(data, exc, gen, result)
+        return resume(data, yielded_again(rec, gen), gen, result)
+    return wrapped

@@ -464,9 +464,9 @@ def test_the_docstring_examples_of_the_events_module_run() -> None:
 
 def test_declared_chains_keep_the_fast_loop_and_modes_get_their_own() -> None:
     """Checks at registration and plan build only: a declared, non-historic
-    chain without wrappers runs in the registry's own loop (the hook's
-    caller is ``trigger``); collect and first in happy-path loops of their
-    own, never through a generator per call."""
+    chain or first event without wrappers runs in the registry's own loop
+    (the hook's caller is ``trigger``, no call frame between: C9); collect
+    in a happy-path loop of its own, never through a generator per call."""
     m = PluginManager()
     m.declare_event("chain.e")
     m.declare_event("collect.e", mode="collect")
@@ -484,4 +484,114 @@ def test_declared_chains_keep_the_fast_loop_and_modes_get_their_own() -> None:
         m.register_hook(event, hook)
     for _ in range(2):  # the first trigger builds the plan, the second reuses it
         assert [m.trigger(event, 0) for event in events] == [1, [1], 1]
-    assert callers[3:] == [("trigger", False), ("collect", False), ("first", False)]
+    assert callers[3:] == [("trigger", False), ("collect", False), ("trigger", False)]
+
+
+# -- first mode in trigger's own loop (C9) ------------------------------------------
+
+
+@pytest.mark.parametrize("answer", [1, 5, 10, None])
+def test_first_answers_at_every_position_and_later_hooks_never_run(answer: Any) -> None:
+    m = PluginManager()
+    m.declare_event("e", mode="first")
+    ran: List[int] = []
+
+    def hook_at(position: int) -> Callable[[Any], Any]:
+        def fn(data: Any) -> Any:
+            ran.append(position)
+            return "%s from %d" % (data, position) if position == answer else None
+        return fn
+
+    for position in range(1, 11):
+        m.register_hook("e", hook_at(position), priority=100 - position)
+    for _ in range(2):  # plan built, then reused
+        ran.clear()
+        assert m.trigger("e", "d") == (None if answer is None else "d from %d" % answer)
+        assert ran == list(range(1, (answer or 10) + 1))
+
+
+@pytest.mark.parametrize("strategy", ["log_and_continue", "fail_fast"])
+def test_a_failure_in_the_first_loop_resumes_after_the_failing_hook(strategy: str) -> None:
+    """A failure hands the run over at the failing hook: the hooks before
+    it are not run again, the ones after it run (or fail_fast stops)."""
+    m = PluginManager()
+    m.declare_event("e", mode="first")
+    m.set_error_strategy(strategy)
+    ran: List[str] = []
+    errors: List[str] = []
+    m.register_hook(m.EVENT_PLUGIN_ERROR, lambda d: errors.append(str(d["error"])))
+
+    def none(data: Any) -> Any:
+        ran.append("none")
+
+    def broken(data: Any) -> Any:
+        ran.append("broken")
+        raise ValueError("broken")
+
+    def answer(data: Any) -> Any:
+        ran.append("answer")
+        return "answer"
+
+    for index, fn in enumerate([none, broken, answer]):
+        m.register_hook("e", fn, priority=90 - index)
+    for _ in range(2):  # plan built, then reused
+        ran.clear()
+        errors.clear()
+        if strategy == "fail_fast":
+            with pytest.raises(HookError, match="broken failed on event 'e'"):
+                m.trigger("e", 0)
+            assert ran == ["none", "broken"]
+        else:
+            assert m.trigger("e", 0) == "answer"
+            assert ran == ["none", "broken", "answer"]
+        assert errors == ["broken"]
+
+
+def test_first_loop_follows_plugins_enabled_after_the_plan_was_built() -> None:
+    class P(PluginBase):
+        name = "p"
+
+        @hook("open", priority=90)
+        def opener(self, data: Any) -> str:
+            return "p"
+
+    m = PluginManager()
+    m.declare_event("open", mode="first")
+    m.register_hook("open", returning("q"), priority=10)
+    m.register(P)
+    m.load("p")
+    assert m.trigger("open", 0) == "p"
+    m.disable_plugin("p")
+    assert m.trigger("open", 0) == "q"
+    m.enable_plugin("p")
+    assert m.trigger("open", 0) == "p"
+    m.unload("p")
+    assert m.trigger("open", 0) == "q"
+
+
+def test_first_loop_gives_way_to_tracing_and_back() -> None:
+    m = PluginManager()
+    m.declare_event("e", mode="first")
+    m.register_hook("e", returning(None), priority=90)
+    m.register_hook("e", returning("b"), priority=50)
+    m.register_hook("e", returning("never"), priority=10)
+    assert m.trigger("e", 0) == "b"
+    m.enable_hook_tracing()
+    assert m.trigger("e", 0) == "b"
+    assert [(t.priority, t.outcome) for t in m.get_trace()] == [(90, "ok"), (50, "ok")]
+    m.enable_hook_tracing(False)
+    m.clear_trace()
+    assert m.trigger("e", 0) == "b"
+    assert m.get_trace() == []
+
+
+def test_first_loop_stop_propagation_ends_with_its_result() -> None:
+    m = PluginManager()
+    m.declare_event("e", mode="first")
+    ran: List[str] = []
+    m.register_hook("e", lambda d: ran.append("a"), priority=90)
+    m.register_hook("e", stopper(result="R"), priority=50)
+    m.register_hook("e", lambda d: ran.append("never"), priority=10)
+    assert m.trigger("e", 0) == "R"
+    assert m.trigger("e", 0) == "R"
+    assert ran == ["a", "a"]

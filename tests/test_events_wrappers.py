@@ -5,6 +5,7 @@ when they do not yield exactly once (SPEC section 9)."""
 from __future__ import annotations
 
 import asyncio
+import sys
 from typing import Any, Generator, List
 
 import pytest
@@ -375,3 +376,243 @@ def test_a_plugin_registers_a_wrapper_at_run_time() -> None:
     assert m.trigger("e", 1) == "wrapped 2"
     m.unload("dynamic")
     assert m.trigger("e", 1) == 2
+
+
+# -- one wrapper, driven inline (C10) ----------------------------------------------------
+
+
+class AsCallable:
+    """The same wrapper as a callable object, not a generator function: the
+    step loop runs it (the reference for the inline path)."""
+
+    def __init__(self, fn: Any) -> None:
+        self.fn = fn
+        self.__qualname__ = fn.__qualname__
+
+    def __call__(self, data: Any) -> Gen:
+        return self.fn(data)  # type: ignore[no-any-return]
+
+
+def wrapper_kinds(log: List[str]) -> Any:
+    """One wrapper of each behaviour, each logging what it sees and who
+    drives it (the frame that resumes the generator)."""
+    def driver() -> None:
+        log.append("driven by " + sys._getframe(2).f_code.co_name)
+
+    def passes(data: Any) -> Gen:
+        driver()
+        result = yield
+        log.append("passes got %r" % (result,))
+
+    def replaces(data: Any) -> Gen:
+        driver()
+        result = yield
+        return ("replaced", result)
+
+    def new_data(data: Any) -> Gen:
+        driver()
+        result = yield "D"
+        log.append("new_data got %r" % (result,))
+
+    def raises_before(data: Any) -> Gen:
+        driver()
+        raise ValueError("before")
+        yield
+
+    def raises_after(data: Any) -> Gen:
+        driver()
+        yield
+        raise ValueError("after")
+
+    def never(data: Any) -> Gen:
+        driver()
+        if data is not None:
+            return
+        yield
+
+    def twice(data: Any) -> Gen:
+        driver()
+        try:
+            yield
+            yield
+        finally:
+            log.append("twice closed")
+
+    def stops_before(data: Any) -> Gen:
+        driver()
+        raise StopPropagation(result="S")
+        yield
+
+    def stops_after(data: Any) -> Gen:
+        driver()
+        yield
+        raise StopPropagation(result="S")
+
+    def catches(data: Any) -> Gen:
+        driver()
+        try:
+            result = yield
+        except HookError as exc:
+            log.append("caught %s" % (type(exc.__cause__).__name__,))
+            return "caught"
+        return ("clean", result)
+
+    def swallows(data: Any) -> Gen:
+        driver()
+        try:
+            yield
+        except HookError:
+            log.append("swallowed")
+
+    return [passes, replaces, new_data, raises_before, raises_after, never, twice,
+            stops_before, stops_after, catches, swallows]
+
+
+def stopper(data: Any) -> Any:
+    raise StopPropagation(result="stop")
+
+
+INNER_HOOKS = {
+    # mode -> hooks (priority order): a clean run, one with a failing hook, one stopped
+    "chain": {"clean": [lambda d: d + "a", lambda d: d + "b"],
+              "failing": [lambda d: d + "a", lambda d: 1 / 0, lambda d: d + "b"],
+              "stopped": [lambda d: d + "a", stopper, lambda d: d + "never"]},
+    "collect": {"clean": [lambda d: "a", lambda d: None, lambda d: "b"],
+                "failing": [lambda d: "a", lambda d: 1 / 0, lambda d: "b"],
+                "stopped": [lambda d: "a", stopper, lambda d: "never"]},
+    "first": {"clean": [lambda d: None, lambda d: d + "!", lambda d: "never"],
+              "failing": [lambda d: None, lambda d: 1 / 0, lambda d: d + "!"],
+              "stopped": [lambda d: None, stopper, lambda d: "never"]},
+}
+
+
+def outcome_of(mode: str, strategy: str, inner: str, index: int, inline: bool) -> Any:
+    """Run the ``index``-th wrapper kind around the ``inner`` hooks; return
+    the result or the failure, the log and the reported errors."""
+    m = PluginManager()
+    m.declare_event("e", mode=mode)
+    m.set_error_strategy(strategy)
+    log: List[str] = []
+    errors: List[str] = []
+    m.register_hook(m.EVENT_PLUGIN_ERROR, lambda d: errors.append(
+        "%s: %s" % (type(d["error"]).__name__, d["error"])))
+    for position, fn in enumerate(INNER_HOOKS[mode][inner]):
+        m.register_hook("e", fn, priority=90 - position)
+    wrapper = wrapper_kinds(log)[index]
+    m.register_hook("e", wrapper if inline else AsCallable(wrapper), wrapper=True)
+    outcomes = []
+    for _ in range(2):  # the plan built, then reused
+        try:
+            outcomes.append(("result", m.trigger("e", "d")))
+        except HookError as exc:
+            outcomes.append(("raised", str(exc), type(exc.__cause__).__name__))
+    return outcomes, log, errors
+
+
+@pytest.mark.parametrize("index", range(11))
+@pytest.mark.parametrize("inner", ["clean", "failing", "stopped"])
+@pytest.mark.parametrize("strategy", ["log_and_continue", "fail_fast", "collect_all"])
+@pytest.mark.parametrize("mode", ["chain", "collect", "first"])
+def test_one_wrapper_inline_behaves_as_the_step_loop(mode: str, strategy: str, inner: str,
+                                                     index: int) -> None:
+    """Every wrapper behaviour around clean, failing and stopped hooks, in
+    every mode and strategy: the inline path gives what the step loop
+    gives (results, failures, what the wrapper saw, the errors reported),
+    and it is the inline path that runs when the plan allows it."""
+    inline, inline_log, inline_errors = outcome_of(mode, strategy, inner, index, True)
+    stepped, stepped_log, stepped_errors = outcome_of(mode, strategy, inner, index, False)
+    assert inline == stepped
+    assert inline_errors == stepped_errors
+    assert [line for line in stepped_log if line.startswith("driven by ")] == \
+        ["driven by steps"] * 2
+    drivers = ["driven by %s" % ("steps" if strategy == "collect_all" else "wrapped")] * 2
+    assert [line for line in inline_log if line.startswith("driven by ")] == drivers
+    assert [line for line in inline_log if not line.startswith("driven by ")] == \
+        [line for line in stepped_log if not line.startswith("driven by ")]
+
+
+@pytest.mark.parametrize("mode, expected", [("chain", ("replaced", "Dab")),
+                                            ("collect", ("replaced", ["a", "b"])),
+                                            ("first", ("replaced", "D!"))])
+def test_one_wrapper_inline_replaces_data_and_result(mode: str, expected: Any) -> None:
+    m = PluginManager()
+    m.declare_event("e", mode=mode)
+    for position, fn in enumerate(INNER_HOOKS[mode]["clean"]):
+        m.register_hook("e", fn, priority=90 - position)
+
+    def wrapper(data: Any) -> Gen:
+        result = yield data.upper()
+        return ("replaced", result)
+
+    m.register_hook("e", wrapper, wrapper=True)
+    assert m.trigger("e", "d") == expected
+    assert m.trigger("e", "d") == expected
+
+
+@pytest.mark.parametrize("strategy", ["log_and_continue", "fail_fast"])
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_one_wrapper_inline_failures_under_each_strategy(strategy: str, where: str) -> None:
+    m = PluginManager()
+    m.set_error_strategy(strategy)
+    ran: List[str] = []
+
+    def broken(data: Any) -> Gen:
+        if where == "before":
+            raise ValueError("broken")
+        yield
+        raise ValueError("broken")
+
+    m.register_hook("e", lambda d: ran.append("hook") or d + "+h")
+    m.register_hook("e", broken, wrapper=True)
+    if strategy == "fail_fast":
+        with pytest.raises(HookError, match="broken failed on event 'e': ValueError: broken"):
+            m.trigger("e", "d")
+        assert ran == ([] if where == "before" else ["hook"])
+    else:
+        assert m.trigger("e", "d") == "d+h"
+        assert ran == ["hook"]
+
+
+def test_one_wrapper_inline_sees_a_keyboard_interrupt_that_leaves_the_trigger() -> None:
+    m = PluginManager()
+    seen: List[str] = []
+
+    def interrupted(data: Any) -> Any:
+        raise KeyboardInterrupt
+
+    def wrapper(data: Any) -> Gen:
+        try:
+            yield
+        except KeyboardInterrupt:
+            seen.append("interrupt")
+            raise
+
+    m.register_hook("e", interrupted)
+    m.register_hook("e", wrapper, wrapper=True)
+    with pytest.raises(KeyboardInterrupt):
+        m.trigger("e", "d")
+    assert seen == ["interrupt"]
+
+
+def test_one_wrapper_inline_follows_its_plugin_and_tracing() -> None:
+    class P(PluginBase):
+        name = "p"
+
+        @hook("e", wrapper=True)
+        def around(self, data: Any) -> Gen:
+            result = yield
+            return "wrapped " + result
+
+    m = PluginManager()
+    m.register_hook("e", lambda d: d + "+h")
+    m.register(P)
+    m.load("p")
+    assert m.trigger("e", "d") == "wrapped d+h"
+    m.disable_plugin("p")
+    assert m.trigger("e", "d") == "d+h"
+    m.enable_plugin("p")
+    m.enable_hook_tracing()
+    assert m.trigger("e", "d") == "wrapped d+h"
+    assert [t.plugin for t in m.get_trace()] == [None, "p"]
+    m.enable_hook_tracing(False)
+    assert m.trigger("e", "d") == "wrapped d+h"
