@@ -48,10 +48,13 @@ if TYPE_CHECKING:
 
 __all__ = ["InterruptsHeld"]
 
-try:
-    from _signal import getsignal as _getsignal, signal as _setsignal
-except ImportError:  # an interpreter without CPython's module: the wrappers
-    _getsignal, _setsignal = signal.getsignal, signal.signal
+if TYPE_CHECKING:  # typeshed knows the wrappers; the C functions take the same arguments
+    from signal import getsignal as _getsignal, signal as _setsignal
+else:
+    try:
+        from _signal import getsignal as _getsignal, signal as _setsignal
+    except ImportError:  # an interpreter without CPython's module: the wrappers
+        _getsignal, _setsignal = signal.getsignal, signal.signal
 
 _SIGINT = signal.SIGINT
 _MAIN_THREAD = threading.main_thread().ident
