@@ -1,4 +1,5 @@
-"""Scale scenarios C1-C6 (SPEC section 12, PERFORMANCE.md "Stage two").
+"""Scale scenarios C1-C6 (SPEC section 12, PERFORMANCE.md "Stage two") and C5R
+(start-up with requirements, "Stage three").
 
 One file, two roles:
 
@@ -12,7 +13,8 @@ One file, two roles:
     times the in-process scenarios (C1-C4) for one framework and, side by
     side in the same process, their plain or reference counterpart;
   - ``python _scale.py startup ours|plain|pluggy|pluggy-plain GROUP OUT``
-    times one startup (C5) in a fresh process;
+    times one startup (C5, C5R) in a fresh process (``BENCH_SCALE_HOST``
+    in the environment: the manager's ``host``, for C5R);
   - ``python _scale.py dropins ours|plain DIRECTORY OUT`` times one drop-in
     discovery (C6) in a fresh process.
 
