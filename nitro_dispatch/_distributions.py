@@ -80,6 +80,7 @@ import time
 from . import _cache  # the listing always needs it: imported with this module
 from ._log import get_logger
 from ._metadata import STORE, BoundedCache, canonical_name
+from ._safe_read import read_bytes
 from ._source import DEFAULT_GROUP
 
 TYPE_CHECKING = False  # typing costs more to import than a cached listing
@@ -518,8 +519,6 @@ def _read_folder(root: str, folder: str, key: str, group: str, group_bytes: byte
     normalized name from the folder's name, ``""`` when the Name header
     gives it).  Only a distribution whose ``entry_points.txt`` mentions the
     group is parsed; the others cost one open (or one stat without it)."""
-    from ._safe_read import read_bytes  # a scan's only: a valid cache reads no file
-
     ep_rel = folder + os.sep + "entry_points.txt"
     try:
         found: Optional[Tuple[bytes, os.stat_result]] = read_bytes(

@@ -26,7 +26,7 @@ GROUP = "nitro_dispatch.plugins"
 PRELOAD_BEFORE_SWITCHING_USER = """
 import email.parser, importlib, logging, os, sys
 import nitro_dispatch._cache, nitro_dispatch._digest
-import nitro_dispatch._distributions, nitro_dispatch._metadata_files, nitro_dispatch._safe_read
+import nitro_dispatch._distributions, nitro_dispatch._metadata_files
 for _name in ("importlib.metadata._adapters", "importlib_metadata._adapters", "_blake2"):
     try:
         importlib.import_module(_name)
