@@ -1,4 +1,5 @@
-"""Scale scenarios C1-C6 (SPEC section 12, PERFORMANCE.md "Stage two").
+"""Scale scenarios C1-C6 (SPEC section 12, PERFORMANCE.md "Stage two") and C5R
+(start-up with requirements, "Stage three").
 
 One file, two roles:
 
@@ -12,7 +13,8 @@ One file, two roles:
     times the in-process scenarios (C1-C4) for one framework and, side by
     side in the same process, their plain or reference counterpart;
   - ``python _scale.py startup ours|plain|pluggy|pluggy-plain GROUP OUT``
-    times one startup (C5) in a fresh process;
+    times one startup (C5, C5R) in a fresh process (``BENCH_SCALE_HOST``
+    in the environment: the manager's ``host``, for C5R);
   - ``python _scale.py dropins ours|plain DIRECTORY OUT`` times one drop-in
     discovery (C6) in a fresh process.
 
@@ -57,9 +59,12 @@ C2_SIZES, C2_HOOKS, C2_CYCLES = (100, 1_000, 10_000), 10, 200
 C3_EVENTS, C3_HOOKS, C3_PATTERNS = 2_000, 5, 1_000
 C4_OTHERS, C4_RELOADS = 10_000, 20
 C5_SIZES, C5_PLUGINS = (100, 1_000), 100
+# C5R: every plugin distribution requires the host and nitro-dispatch, as
+# SPEC section 10 asks plugin authors to write.
+C5R_HOST, C5R_HOST_VERSION = "bench-scale-host", "2.1.0"
 C6_SIZES = (300, 1_000)
 
-TARGETS = {"C1": 1.3, "C2": 1.5, "C3": 3.0, "C4": 1.2, "C5": 1.0, "C6": 1.3}
+TARGETS = {"C1": 1.3, "C2": 1.5, "C3": 3.0, "C4": 1.2, "C5": 1.0, "C5R": 1.0, "C6": 1.3}
 
 
 # ---------------------------------------------------------------------------
@@ -610,19 +615,43 @@ def bench_event(data):
 '''
 
 
-def build_plugin_site(site: str, k: int, plugins: int) -> None:
+def our_version() -> str:
+    """This repository's ``nitro_dispatch.__version__``, read from its file
+    (the harness does not import the package under test)."""
+    path = os.path.join(os.path.dirname(os.path.dirname(HERE)), "nitro_dispatch", "_version.py")
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            if line.startswith("__version__ = "):
+                return line.split("=", 1)[1].strip().strip("\"'")
+    raise RuntimeError("no __version__ in %s" % (path,))
+
+
+def c5r_requirements() -> List[str]:
+    """What SPEC section 10 asks a plugin distribution to declare: the host
+    application and nitro-dispatch, each with a range its installed
+    version meets."""
+    major = int(our_version().split(".")[0])
+    return ["%s>=2.0,<3" % C5R_HOST, "nitro-dispatch>=%d.0,<%d" % (major, major + 1)]
+
+
+def build_plugin_site(site: str, k: int, plugins: int,
+                      requires: Sequence[str] = ()) -> None:
     """K distributions, ``plugins`` of them spread evenly with a nitro
-    plugin (and a pluggy one, in its own group) each."""
+    plugin (and a pluggy one, in its own group) each.  With ``requires``,
+    every plugin distribution carries those ``Requires-Dist`` lines, and the
+    site also holds the host's distribution and nitro-dispatch's (with this
+    repository's version), outside the K."""
     step = max(1, k // plugins)
     for i in range(k):
         name = "bench_scale_%04d" % i
         info = os.path.join(site, "%s-1.0.0.dist-info" % name)
         os.makedirs(info)
-        files = {"METADATA": "Metadata-Version: 2.1\nName: bench-scale-%04d\nVersion: 1.0.0\n" % i,
-                 "WHEEL": "Wheel-Version: 1.0\nGenerator: bench\nRoot-Is-Purelib: true\n"
+        metadata = "Metadata-Version: 2.1\nName: bench-scale-%04d\nVersion: 1.0.0\n" % i
+        files = {"WHEEL": "Wheel-Version: 1.0\nGenerator: bench\nRoot-Is-Purelib: true\n"
                           "Tag: py3-none-any\n",
                  "RECORD": "%s/__init__.py,,\n" % name}
         if i % step == 0 and i // step < plugins:
+            metadata += "".join("Requires-Dist: %s\n" % r for r in requires)
             files["entry_points.txt"] = "[%s]\nbench_scale_%04d = %s.plugin:Plugin\n\n" \
                 "[%s]\nbench_scale_%04d = %s.pplugin\n" % (GROUP, i, name, PLUGGY_GROUP, i, name)
             pkg = os.path.join(site, name)
@@ -631,9 +660,16 @@ def build_plugin_site(site: str, k: int, plugins: int) -> None:
                                 ("pplugin.py", PLUGGY_SOURCE)):
                 with open(os.path.join(pkg, fname), "w", encoding="utf-8") as fh:
                     fh.write(text)
+        files["METADATA"] = metadata
         for fname, text in files.items():
             with open(os.path.join(info, fname), "w", encoding="utf-8") as fh:
                 fh.write(text)
+    if requires:
+        for dist, version in ((C5R_HOST, C5R_HOST_VERSION), ("nitro-dispatch", our_version())):
+            info = os.path.join(site, "%s-%s.dist-info" % (dist.replace("-", "_"), version))
+            os.makedirs(info)
+            with open(os.path.join(info, "METADATA"), "w", encoding="utf-8") as fh:
+                fh.write("Metadata-Version: 2.1\nName: %s\nVersion: %s\n" % (dist, version))
     past = time.time() - 3600  # installed an hour ago: the listing cache trusts it
     for dirpath, _dirs, fnames in os.walk(site, topdown=False):
         for fname in fnames:
@@ -647,9 +683,11 @@ def startup_child(impl: str, group: str, out: str) -> None:
         import nitro_dispatch  # the plugin modules import it anyway
     else:
         import pluggy
+    host = os.environ.get("BENCH_SCALE_HOST") or None  # C5R: the host distribution
+    problems = 0
     t0 = clock()
     if impl == "ours":
-        m = nitro_dispatch.PluginManager()
+        m = nitro_dispatch.PluginManager(host=host)
         m.discover_installed_plugins()
         loaded = len(m.load_all())
     elif impl == "pluggy":
@@ -669,8 +707,10 @@ def startup_child(impl: str, group: str, out: str) -> None:
             objs = [cls() for cls in objs]
         loaded = len(objs)
     elapsed = clock() - t0
+    if impl == "ours":
+        problems = len(m.get_problems())
     with open(out, "w", encoding="utf-8") as fh:
-        json.dump({"ns": elapsed, "loaded": loaded}, fh)
+        json.dump({"ns": elapsed, "loaded": loaded, "problems": problems}, fh)
 
 
 def fresh_runs(ctx: Context, key: str, impls: Sequence[str], args: List[str],
@@ -681,7 +721,8 @@ def fresh_runs(ctx: Context, key: str, impls: Sequence[str], args: List[str],
     per-round ratios (second impl over first)."""
     def once(impl: str) -> Dict[str, Any]:
         return child(ctx, key, [args[0], impl] + args[1:], extra, python)
-    counts = {impl: once(impl)["loaded"] for impl in impls}
+    first = {impl: once(impl) for impl in impls}
+    counts = {impl: v["loaded"] for impl, v in first.items()}
     samples: Dict[str, List[float]] = {impl: [] for impl in impls}
     ratios = []
     rounds = ctx.rounds if rounds is None else rounds
@@ -691,21 +732,23 @@ def fresh_runs(ctx: Context, key: str, impls: Sequence[str], args: List[str],
             samples[impl].append(ns)
         ratios.append(t[1] / t[0])
     return {"ms": {impl: statistics.median(v) / 1e6 for impl, v in samples.items()},
-            "ratio": statistics.median(ratios), "loaded": counts, "rounds": rounds}
+            "ratio": statistics.median(ratios), "loaded": counts, "rounds": rounds,
+            "problems": {impl: v.get("problems", 0) for impl, v in first.items()}}
 
 
-@scenario("C5", "startup: discover_installed_plugins() + load_all(), K = %s distributions "
-          "with %d plugins, warm cache, fresh processes" % (
-              " and ".join(f"{k:,}" for k in C5_SIZES), C5_PLUGINS),
-          "<= %gx a plain importlib.metadata loop" % TARGETS["C5"])
-def c5_startup(ctx: Context) -> Dict[str, Any]:
+def startup_rows(ctx: Context, sid: str, requires: Sequence[str]) -> Dict[str, Any]:
+    """C5 and C5R: for each K, a fresh site, ours against the plain loop
+    and (information) pluggy against its plain loop, in fresh processes."""
     from_repo = os.path.dirname(os.path.dirname(HERE))
     rows, res = [], {}
     for k in C5_SIZES:
-        site = os.path.join(ctx.workdir, "c5-site-%d" % k)
-        build_plugin_site(site, k, C5_PLUGINS)
-        cache = os.path.join(ctx.workdir, "c5-cache-%d" % k)
+        tag = "%s-%d" % (sid.lower(), k)
+        site = os.path.join(ctx.workdir, "%s-site" % tag)
+        build_plugin_site(site, k, C5_PLUGINS, requires)
+        cache = os.path.join(ctx.workdir, "%s-cache" % tag)
         extra = {"PYTHONPATH": site + os.pathsep + from_repo, "NITRO_DISPATCH_CACHE_DIR": cache}
+        if requires:
+            extra["BENCH_SCALE_HOST"] = C5R_HOST
         ours = fresh_runs(ctx, "ours", ["plain", "ours"], ["startup", GROUP], extra)
         entry: Dict[str, Any] = {"ours": ours}
         pluggy_cell = "-"
@@ -715,12 +758,31 @@ def c5_startup(ctx: Context) -> Dict[str, Any]:
             entry["pluggy"] = peer
             pluggy_cell = "%.1f ms %s" % (peer["ms"]["pluggy"], fmt_ratio(peer["ratio"]))
         res[str(k)] = entry
-        ok = ours["ratio"] <= TARGETS["C5"] and ours["loaded"]["ours"] == C5_PLUGINS
-        rows.append(row("C5 K=%s" % f"{k:,}", "ms, ratio to plain loop (%.1f ms)"
+        # Every plugin loads and nothing is reported: the requirements were
+        # checked and met, not skipped.
+        ok = ours["ratio"] <= TARGETS[sid] and ours["loaded"]["ours"] == C5_PLUGINS and \
+            ours["problems"]["ours"] == 0
+        rows.append(row("%s K=%s" % (sid, f"{k:,}"), "ms, ratio to plain loop (%.1f ms)"
                         % ours["ms"]["plain"], "%.1f ms %s" % (ours["ms"]["ours"],
                                                                fmt_ratio(ours["ratio"])),
-                        "<= %gx" % TARGETS["C5"], ok, pluggy_cell, "n/a"))
+                        "<= %gx" % TARGETS[sid], ok, pluggy_cell, "n/a"))
     return {"results": res, "ok": all(r[-1] == "OK" for r in rows), "rows": rows}
+
+
+@scenario("C5", "startup: discover_installed_plugins() + load_all(), K = %s distributions "
+          "with %d plugins, warm cache, fresh processes" % (
+              " and ".join(f"{k:,}" for k in C5_SIZES), C5_PLUGINS),
+          "<= %gx a plain importlib.metadata loop" % TARGETS["C5"])
+def c5_startup(ctx: Context) -> Dict[str, Any]:
+    return startup_rows(ctx, "C5", ())
+
+
+@scenario("C5R", "startup with requirements: C5, every plugin distribution requiring the "
+          "host and nitro-dispatch (SPEC section 10), PluginManager(host=...)",
+          "<= %gx a plain importlib.metadata loop (pluggy checks no requirements: "
+          "information only)" % TARGETS["C5R"])
+def c5r_startup(ctx: Context) -> Dict[str, Any]:
+    return startup_rows(ctx, "C5R", c5r_requirements())
 
 
 # ---------------------------------------------------------------------------

@@ -601,7 +601,9 @@ def installed_version(where: str, dist: Record) -> Optional[str]:
     ``Distribution.version`` reads it (the folder name's version when the
     header is missing), or None when its metadata cannot be read.  Read on
     demand for distributions without plugins, once per state of their
-    metadata files (kept between processes in :data:`._metadata.STORE`)."""
+    metadata file (path, mtime, size and inode; kept between processes in
+    :data:`._metadata.STORE`), except that a file modified less than two
+    seconds ago is read every time, as the listing reads it."""
     if dist[VERSION] is not None or dist[FOLDER] is None:
         return dist[VERSION]  # type: ignore[no-any-return]
     folder = dist[FOLDER]
@@ -609,6 +611,7 @@ def installed_version(where: str, dist: Record) -> Optional[str]:
     # The file importlib.metadata reads: METADATA, else PKG-INFO, else the
     # path itself (a PKG-INFO style file); the first found, as it is now.
     state = path
+    trusted = False  # the file's stat identifies its content (see below)
     for name in ("METADATA", "PKG-INFO", "") if folder.endswith(".dist-info") else \
             ("PKG-INFO", "METADATA", ""):
         try:
@@ -617,17 +620,22 @@ def installed_version(where: str, dist: Record) -> Optional[str]:
             continue
         if not stat.S_ISDIR(st.st_mode):
             state = "%s\0%s\0%d:%d:%d" % (path, name, st.st_mtime_ns, st.st_size, st.st_ino)
+            # As for the listing's records: a file modified less than two
+            # seconds ago may still change within the same timestamp tick.
+            trusted = st.st_mtime_ns < time.time_ns() - _RACY_NS
             break
     key = state
-    version = _VERSIONS.get(key)
+    version = _VERSIONS.get(key) if trusted else None
     if version is None:
-        kept = STORE.recall("versions", key)
+        kept = STORE.recall("versions", key) if trusted else None
         if type(kept) is str:
             version = kept
         else:
             version = _read_version(where, folder)
-            STORE.remember("versions", key, version)
-        _VERSIONS.put(key, version)
+            if trusted:
+                STORE.remember("versions", key, version)
+        if trusted:
+            _VERSIONS.put(key, version)
     return version or None
 
 

@@ -17,7 +17,8 @@ This module owns:
   more than 4,300 digits raises ``ValueError``); whatever it raises for one
   string is that string's verdict, never an exception out of a check;
 * :data:`STORE` (:class:`VerdictStore`): those verdicts that depend on
-  nothing but their strings, kept on disk between processes beside the
+  nothing but their strings (and, for markers, the marker environment:
+  :func:`marker_environment`), kept on disk between processes beside the
   listing's cache, so a warm start-up imports no ``packaging``;
 * :class:`BoundedCache`: the bound every cache of the metadata layer keeps.
 
@@ -32,7 +33,8 @@ if TYPE_CHECKING:
     from typing import Any, Dict, List, Optional
 
 __all__ = ["BoundedCache", "ParsedRequirement", "VerdictStore", "STORE", "canonical_name",
-           "parse_requirement", "version_problem", "specifier_contains", "plain_release"]
+           "parse_requirement", "version_problem", "specifier_contains", "plain_release",
+           "marker_environment"]
 
 
 class BoundedCache:
@@ -164,6 +166,15 @@ def _parse_requirement(text: str) -> ParsedRequirement:
 
 
 def _marker_holds(marker: str, requirement: Any) -> bool:
+    """Whether ``marker`` holds here with no extra selected: ``packaging``'s
+    verdict, kept in :data:`STORE` for this marker environment
+    (:func:`marker_environment`), so a warm start evaluates nothing."""
+    env = marker_environment()
+    key = None if env is None else marker + "\0" + env
+    if key is not None:
+        kept = STORE.recall("markers", key)
+        if type(kept) is bool:
+            return kept
     try:
         if requirement is not None:
             found = requirement.marker
@@ -171,26 +182,64 @@ def _marker_holds(marker: str, requirement: Any) -> bool:
             from packaging.markers import Marker
 
             found = Marker(marker)
-        return bool(found.evaluate({"extra": ""}))
+        holds = bool(found.evaluate({"extra": ""}))
     except Exception:  # an undefined marker variable, say: not applicable here
-        return False
+        holds = False
+    if key is not None:
+        STORE.remember("markers", key, holds)
+    return holds
+
+
+_ENVIRONMENT: List[Optional[str]] = []
+
+
+def marker_environment() -> Optional[str]:
+    """What PEP 508 markers are evaluated against, as one string: every
+    value ``packaging.markers.default_environment()`` derives its variables
+    from (the interpreter's version, build and implementation, ``os.name``,
+    ``sys.platform`` and ``os.uname()`` but the node name), without
+    importing ``platform``.  None where ``os.uname`` is missing (Windows,
+    whose ``platform`` answers come from elsewhere): there marker verdicts
+    are not kept between processes."""
+    if not _ENVIRONMENT:
+        import os
+        import sys
+
+        uname = getattr(os, "uname", None)
+        if uname is None:
+            _ENVIRONMENT.append(None)
+        else:
+            u = uname()
+            impl = sys.implementation
+            _ENVIRONMENT.append(repr((sys.version, impl.name, tuple(impl.version), os.name,
+                                      sys.platform, u.sysname, u.release, u.version,
+                                      u.machine)))
+    return _ENVIRONMENT[0]
 
 
 class VerdictStore:
     """Verdicts that depend on nothing but their keys, kept in the listing's
     cache directory between processes, so a warm start-up needs neither
-    ``packaging`` nor a metadata parser unless a marker must be evaluated.
-    Tables: ``requirements`` (a requirement string: its name, specifier,
-    marker text and error), ``contains`` (specifier and version: whether it
-    satisfies) and ``versions`` (a metadata file's path and stat: its
-    ``Version`` header).  Loaded on first need; :meth:`save` writes what is
-    new (the requirement checks call it).  At most ``LIMIT`` entries a
-    table are kept, the newest."""
+    ``packaging`` nor a metadata parser.  Tables: ``requirements`` (a
+    requirement string: its name, specifier, marker text and error),
+    ``contains`` (specifier and version: whether it satisfies), ``markers``
+    (a marker's text and the marker environment: whether it holds) and
+    ``versions`` (a metadata file's path and stat: its ``Version`` header).
+
+    The file is :mod:`._cache`'s, read and written as the listing's cache
+    is (owner and mode checked, whole or ignored).  A document of another
+    format or written by another version of nitro_dispatch is ignored
+    whole; an entry of the wrong type is ignored (its caller decides
+    afresh).  ``packaging``'s own version is not part of the keys: its
+    verdicts on these strings are taken to be the standards', which do not
+    change.  Loaded on first need; :meth:`save` writes what is new (the
+    requirement checks call it).  At most ``LIMIT`` entries a table are
+    kept, the newest."""
 
     LIMIT = 5_000
     NAME = "verdicts.marshal"
-    FORMAT = 1
-    TABLES = ("requirements", "contains", "versions")
+    FORMAT = 2
+    TABLES = ("requirements", "contains", "markers", "versions")
 
     __slots__ = ("tables", "loaded", "dirty")
 
@@ -207,7 +256,10 @@ class VerdictStore:
 
         directory = _cache.cache_dir()
         doc = _cache.read(directory, self.NAME) if directory else None
-        if type(doc) is dict and doc.get("format") == self.FORMAT:
+        from ._version import __version__
+
+        if type(doc) is dict and doc.get("format") == self.FORMAT and \
+                doc.get("writer") == __version__:
             for name, table in self.tables.items():
                 kept = doc.get(name)
                 if type(kept) is dict:
@@ -235,7 +287,9 @@ class VerdictStore:
 
         directory = _cache.cache_dir()
         if directory:
-            doc: Dict[str, Any] = {"format": self.FORMAT}
+            from ._version import __version__
+
+            doc: Dict[str, Any] = {"format": self.FORMAT, "writer": __version__}
             doc.update(self.tables)
             _cache.write(directory, self.NAME, doc)
 

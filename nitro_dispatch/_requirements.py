@@ -213,6 +213,9 @@ def plugin_findings(name: str, report: DistributionReport, *, verify: bool,
     """The problems of one plugin of ``report``'s distribution, as
     ``[(phase, message)]``, and the error its load fails with when metadata
     alone rules it out (with that problem's phase), else ``(.., None, "")``."""
+    if not (report.invalid_version or report.malformed or report.incompatible or report.unmet
+            or report.dependency_errors):
+        return [], None, ""  # the common case: every requirement met
     from ._errors import DependencyError, PluginLoadError
 
     dist, version = report.dist_name, _short(report.dist_version)

@@ -11,7 +11,6 @@ allowed (we check what is there, we do not choose what to install).
 from __future__ import annotations
 
 
-from ._cycles import find_cycles
 from ._errors import DependencyError
 
 TYPE_CHECKING = False  # typing costs more to import than all of nitro_dispatch
@@ -93,8 +92,7 @@ def resolve(nodes: Sequence[Node], broken: Optional[Dict[str, str]] = None
             deps.append((target.name, str(req)))
         edges[node.name] = deps
 
-    for cycle in find_cycles([n.name for n in nodes],
-                             lambda name: [dep for dep, _ in edges[name] if dep in edges]):
+    for cycle in _cycles(nodes, edges) if any(edges.values()) else ():
         text = " -> ".join(cycle) if len(cycle) <= 12 else "%s -> ... (%d plugins) -> %s" % (
             " -> ".join(cycle[:5]), len(cycle) - 1, " -> ".join(cycle[-5:]))
         for name in cycle[:-1]:
@@ -124,6 +122,15 @@ def resolve(nodes: Sequence[Node], broken: Optional[Dict[str, str]] = None
             reasons[name] = str(failures[name]) if dep in roots else reasons[dep]
             todo.append(name)
     return _order([n.name for n in nodes if n.name not in failures], edges), failures
+
+
+def _cycles(nodes: Sequence[Node], edges: Dict[str, List[Tuple[str, str]]]) -> List[List[str]]:
+    """The elementary cycles among ``nodes`` (imported only when some
+    plugin requires another: a start-up without dependencies skips it)."""
+    from ._cycles import find_cycles
+
+    return find_cycles([n.name for n in nodes],
+                       lambda name: [dep for dep, _ in edges[name] if dep in edges])
 
 
 def _order(names: List[str], edges: Dict[str, List[Tuple[str, str]]]) -> List[str]:
