@@ -37,8 +37,7 @@ every callable handler into an enum lookup that raises and catches
 
 from __future__ import annotations
 
-import signal
-import threading
+import sys
 from _thread import get_ident
 
 TYPE_CHECKING = False  # typing costs more to import than all of nitro_dispatch
@@ -48,16 +47,25 @@ if TYPE_CHECKING:
 
 __all__ = ["InterruptsHeld"]
 
-if TYPE_CHECKING:  # typeshed knows the wrappers; the C functions take the same arguments
-    from signal import getsignal as _getsignal, signal as _setsignal
+# CPython's C module, not the ``signal`` wrappers: importing those pulls in
+# ``enum`` (about 5 ms of ``import nitro_dispatch``), and their getsignal and
+# signal raise and catch a ValueError for every callable handler.  The C
+# functions take the same arguments; typeshed knows the wrappers.
+if TYPE_CHECKING:
+    import signal
 else:
     try:
-        from _signal import getsignal as _getsignal, signal as _setsignal
+        import _signal as signal
     except ImportError:  # an interpreter without CPython's module: the wrappers
-        _getsignal, _setsignal = signal.getsignal, signal.signal
+        import signal
+_getsignal, _setsignal = signal.getsignal, signal.signal
 
 _SIGINT = signal.SIGINT
-_MAIN_THREAD = threading.main_thread().ident
+# The main thread, without importing threading for it (about 4 ms of
+# ``import nitro_dispatch``): a program that has threads has imported
+# threading; one that has not is running in its main thread now.
+_threading = sys.modules.get("threading")
+_MAIN_THREAD = _threading.main_thread().ident if _threading is not None else get_ident()
 
 
 class InterruptsHeld:
