@@ -29,7 +29,7 @@ declaration in its event object (:mod:`._event`) and runs the checks
 from __future__ import annotations
 
 from ._errors import ValidationError
-from ._hooks import match_pattern
+from ._hooks import generator_code, match_pattern
 from ._log import get_logger
 
 TYPE_CHECKING = False  # typing costs more to import than all of nitro_dispatch
@@ -53,7 +53,6 @@ RESERVED_PREFIX = "nitro."  # the framework's own events: always declared, alway
 _RESERVED_EVENTS = ("plugin.registered", "plugin.loaded", "plugin.unloaded", "plugin.error",
                     "app.startup", "app.shutdown")
 _CO_VARARGS = 0x04
-_CO_GENERATOR = 0x20
 
 
 class EventSpec:
@@ -218,7 +217,7 @@ def signature_problem(callback: Any, event: str, wrapper: bool, plugin: Any = No
         kwonly = code.co_kwonlyargcount - len(func.__kwdefaults__ or {})
         varargs = bool(code.co_flags & _CO_VARARGS)
         ok = required <= 1 and kwonly <= 0 and (positional >= 1 or varargs)
-        if wrapper and not code.co_flags & _CO_GENERATOR:
+        if wrapper and not generator_code(code):
             return ("%s for event %r is not a generator function: a wrapper must yield "
                     "exactly once" % (who(callback, plugin), event))
         if not ok:

@@ -23,6 +23,7 @@ __all__ = ["hook", "HookSpec", "HookRecord", "is_async_callable", "match_pattern
 
 
 _CO_COROUTINE = 0x0080  # inspect.CO_COROUTINE, without importing inspect
+_CO_GENERATOR = 0x0020  # inspect.CO_GENERATOR
 _CODE_TYPE = type((lambda: None).__code__)  # types.CodeType
 
 
@@ -108,6 +109,13 @@ def is_async_callable(obj: Any) -> bool:
 
 def _coroutine_code(code: Any) -> bool:
     return type(code) is _CODE_TYPE and bool(code.co_flags & _CO_COROUTINE)
+
+
+def generator_code(code: Any) -> bool:
+    """Whether ``code`` is the real code object of a generator function
+    (``inspect.isgeneratorfunction`` without importing inspect; a ``Mock``'s
+    ``__code__`` is not one)."""
+    return type(code) is _CODE_TYPE and bool(code.co_flags & _CO_GENERATOR)
 
 
 def _marked(obj: Any) -> bool:

@@ -32,6 +32,7 @@ from time import perf_counter
 
 from ._calls import Raised, call_async, call_timed
 from ._errors import HookError, HookTimeoutError, StopPropagation
+from ._hooks import generator_code
 from ._log import get_logger
 from ._plan import HookTrace, Plan, is_enabled, is_watched
 
@@ -51,7 +52,6 @@ logger = get_logger("nitro_dispatch.registry")
 trace_logger = get_logger("nitro_dispatch.trace")
 
 CHAIN, COLLECT, FIRST = "chain", "collect", "first"
-_CO_GENERATOR = 0x20
 _ENTER, _CALL, _LEAVE = 0, 1, 2
 
 
@@ -461,8 +461,7 @@ def _plain_wrapper(rec: HookRecord) -> bool:
     """Whether :func:`wrapped_path` may run the wrapper ``rec``: a
     generator function (calling it cannot fail to return a generator) of a
     watched plugin."""
-    code = getattr(rec.callback, "__code__", None)
-    return code is not None and bool(code.co_flags & _CO_GENERATOR) and \
+    return generator_code(getattr(rec.callback, "__code__", None)) and \
         rec.timeout is None and is_watched(rec.plugin)
 
 
