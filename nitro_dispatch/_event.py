@@ -1,23 +1,23 @@
 """The event object (owns :class:`Event`): everything a registry knows
-about one event name, looked up once per trigger.
+about one event name.
 
 An :class:`Event` holds the event's declaration (:class:`EventSpec` and
 where it came from), the hooks registered under exactly its name (in
-registration order), its cached plan and the three fields a trigger reads
-(``fast``, ``run``, ``first``), and, for a historic event, its history and the hooks
-still catching up with it.  Patterns live in the registry's pattern index;
-a plan joins them in.  The registry changes an event only under its lock.
+registration order), its cached plan, and, for a historic event, its
+history and the hooks still catching up with it.  What ``trigger`` does
+with a planned event is in the registry's trigger table, by name.
+Patterns live in the registry's pattern index; a plan joins them in.
+The registry changes an event only under its lock.
 """
 
 from __future__ import annotations
 
 TYPE_CHECKING = False  # typing costs more to import than all of nitro_dispatch
 if TYPE_CHECKING:
-    from typing import Any, Callable, Dict, List, Optional
+    from typing import Any, Dict, List, Optional
 
     from ._events import EventSpec
     from ._hooks import HookRecord
-    from ._plan import Chain
     from ._runner import Runner
 
 __all__ = ["Event"]
@@ -30,11 +30,7 @@ _NONE_HELD: "Dict[HookRecord, int]" = {}
 class Event:
     """One event name of a registry.
 
-    ``fast``: the chain ``trigger`` loops over itself (a plain chain event
-    whose plan allows it), else ``None``.  ``first``: the same for a
-    ``first``-mode event (``trigger`` returns the first answer).  ``run``:
-    how ``trigger`` runs the event otherwise; ``None`` when ``trigger``
-    loops itself, or until a plan is built.  ``hooks``: the
+    ``plan``: the event's cached plan, ``None`` until one is built.  ``hooks``: the
     records registered under this exact name, in registration order.
     ``history``: the remembered data of a historic event, oldest first.
     ``held``: hooks attached to a historic event that have not yet received
@@ -43,13 +39,9 @@ class Event:
     data triggered meanwhile reaches it once, in order.
     """
 
-    __slots__ = ("fast", "run", "first", "plan", "name", "hooks", "spec", "origin", "history",
-                 "held")
+    __slots__ = ("plan", "name", "hooks", "spec", "origin", "history", "held")
 
     def __init__(self, name: str) -> None:
-        self.fast: Optional[Chain] = None
-        self.run: Optional[Callable[[Any], Any]] = None
-        self.first: Optional[Chain] = None
         self.plan: Optional[Runner] = None
         self.name = name
         self.hooks: List[HookRecord] = []
@@ -74,7 +66,7 @@ class Event:
             self.held = {}
 
     def drop_plan(self) -> None:
-        self.fast = self.run = self.first = self.plan = None
+        self.plan = None
 
     def owns_state(self) -> bool:
         """Whether anything but a cached plan lives here."""

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 import nitro_dispatch._patterns
 import nitro_dispatch._registry as registry_module
-from nitro_dispatch import HookRegistry, PluginBase
+from nitro_dispatch import EventSpec, HookRegistry, PluginBase
 from nitro_dispatch._hooks import match_pattern
 
 # Hypothesis imports mypy_extensions when it reports a failing example; its
@@ -119,6 +119,7 @@ def test_cached_plans_agree_with_a_fresh_plan_oracle(ops: List[Tuple[Any, ...]])
         # the model and with a registry that never cached anything.
         fresh = fresh_registry(model, owners)
         assert set(plans(reg)) <= set(reg._cached._names)  # the name index covers the cache
+        assert_trigger_table_follows_the_plans(reg)
         for event in EVENTS:
             expected = model.chain(event)
             assert reg.trigger(event, []) == expected, (event, ops)
@@ -130,6 +131,22 @@ def test_cached_plans_agree_with_a_fresh_plan_oracle(ops: List[Tuple[Any, ...]])
 def plans(reg: HookRegistry) -> Dict[str, Any]:
     """The cached plans, by event name."""
     return {name: ev.plan for name, ev in reg._events.items() if ev.plan is not None}
+
+
+def assert_trigger_table_follows_the_plans(reg: HookRegistry) -> None:
+    """What ``trigger`` reads (the trigger table) is made from the cached
+    plans and nothing else: an entry per plan, the loop it names being the
+    plan's own chain, and none left behind by a dropped plan."""
+    cached = plans(reg)
+    assert set(reg._triggers) == set(cached)
+    for name, (chain, first, run) in reg._triggers.items():
+        plan = cached[name]
+        assert chain is None or (chain is plan.fast and plan.mode == "chain"
+                                 and not plan.wrappers)
+        assert first is None or (first is plan.fast and plan.mode == "first"
+                                 and not plan.wrappers)
+        assert chain is None or first is None
+        assert callable(run)
 
 
 def warm(reg: HookRegistry, events: List[str]) -> Dict[str, Any]:
@@ -219,6 +236,7 @@ def test_a_full_cache_evicts_one_plan_at_a_time_oldest_first(
     assert reg.trigger("n0", 0) == 0  # rebuilt when needed
     assert list(plans(reg)) == ["hooked", "n3", "n4", "n0"]
     assert set(plans(reg)) <= set(reg._cached._names)
+    assert_trigger_table_follows_the_plans(reg)  # an evicted plan leaves no entry
 
 
 def test_round_robin_over_many_hooked_events_keeps_every_plan() -> None:
@@ -242,6 +260,7 @@ def test_clear_all_empties_every_index() -> None:
     warm(reg, ["a.b"])
     reg.clear_all()
     assert plans(reg) == {} and reg._by_plugin == {} and len(reg._index) == 0
+    assert reg._triggers == {}
     assert reg.trigger("a.b", 0) == 0
 
 
@@ -343,3 +362,37 @@ def test_concurrent_local_changes_leave_no_stale_plan() -> None:
             assert [r.callback([]) for r in left[event].sync] == \
                 [[tag] for tag in expected], event
         assert reg.trigger(event, []) == expected
+
+
+def test_first_and_historic_events_keep_the_trigger_table_in_step() -> None:
+    reg = HookRegistry()
+    reg.declare([EventSpec("ask", mode="first"), EventSpec("told", historic=True)])
+    reg.register("ask", lambda d: None)
+    reg.register("ask", lambda d: d + 1, priority=10)
+    reg.register("told", lambda d: d)
+    assert reg.trigger("ask", 1) == 2 and reg.trigger("told", 5) == 5
+    assert_trigger_table_follows_the_plans(reg)
+    assert reg._triggers["ask"][1] is not None and reg._triggers["told"][:2] == (None, None)
+    reg.register("ask", lambda d: d * 10, priority=90)  # drops the plan and its entry
+    assert "ask" not in reg._triggers
+    assert reg.trigger("ask", 1) == 10
+    assert_trigger_table_follows_the_plans(reg)
+
+
+def test_a_subclass_overriding_trigger_keeps_its_override_and_super() -> None:
+    class Counting(HookRegistry):
+        def __init__(self) -> None:
+            super().__init__()
+            self.calls = 0
+
+        def trigger(self, event_name: str, data: Any = None) -> Any:
+            self.calls += 1
+            return super().trigger(event_name, data)
+
+    reg = Counting()
+    reg.register("e", lambda d: d + 1)
+    assert reg.trigger("e", 1) == 2 and reg.trigger("nothing", 3) == 3
+    assert reg.calls == 2
+    plain = HookRegistry()
+    assert plain.trigger is not HookRegistry.trigger.__get__(plain)  # its own function
+    assert plain.trigger.__doc__ == HookRegistry.trigger.__doc__
