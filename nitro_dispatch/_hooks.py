@@ -25,6 +25,15 @@ __all__ = ["hook", "HookSpec", "HookRecord", "is_async_callable", "match_pattern
 _CO_COROUTINE = 0x0080  # inspect.CO_COROUTINE, without importing inspect
 _CO_GENERATOR = 0x0020  # inspect.CO_GENERATOR
 _CODE_TYPE = type((lambda: None).__code__)  # types.CodeType
+_FUNCTION_TYPE: Any = type(lambda: None)  # types.FunctionType
+
+
+class _Bound:
+    def method(self) -> None:
+        """A method, for its type."""
+
+
+_METHOD_TYPE: Any = type(_Bound().method)  # types.MethodType
 
 
 class HookSpec:
@@ -95,6 +104,11 @@ def is_async_callable(obj: Any) -> bool:
     Only real code objects and the real marker objects count: a
     :class:`unittest.mock.Mock` answers every attribute, so it is sync.
     """
+    func = obj.__func__ if type(obj) is _METHOD_TYPE else obj
+    if type(func) is _FUNCTION_TYPE:  # the common case, without failing lookups
+        if func.__code__.co_flags & _CO_COROUTINE:
+            return True
+        return bool(func.__dict__) and _marked(func)  # markers live in its __dict__
     for _ in range(8):  # unwrap bound methods and functools.partial
         inner = getattr(obj, "__func__", None)
         if inner is None:

@@ -8,6 +8,11 @@ from ._errors import ValidationError
 from ._hooks import HookSpec
 from ._version import DEFAULT_VERSION, plain_release
 
+try:  # the weakref module's ref, without importing that module
+    from _weakref import ref as _weakref
+except ImportError:  # an interpreter without CPython's module
+    from weakref import ref as _weakref
+
 TYPE_CHECKING = False  # typing costs more to import than all of nitro_dispatch
 if TYPE_CHECKING:
     from typing import Any, Callable, Dict, List, Optional, Protocol, Set, Tuple
@@ -108,24 +113,41 @@ class PluginBase:
         state = self.__dict__
         value = state.get("_nitro_enabled")
         if value is None:  # never set: in service once a registry holds our hooks
-            return bool(self._nitro_default_enabled and state.get("_nitro_watchers"))
+            return bool(self._nitro_default_enabled and self._nitro_registries())
         return bool(value)
 
     @enabled.setter
     def enabled(self, value: bool) -> None:
         self.__dict__["_nitro_enabled"] = bool(value)
-        for registry in list(self.__dict__.get("_nitro_watchers", ())):
+        for registry in self._nitro_registries():
             registry.plugin_state_changed(self)
 
     def nitro_watch(self, registry: "HookRegistry") -> None:
         """A registry that holds our hooks asks to hear of ``enabled`` changes
-        (held weakly: a plugin does not keep a registry alive)."""
+        (held weakly: a plugin does not keep a registry alive).  The
+        watchers are weak references by ``id`` (a plain dict, cheaper than
+        a ``WeakSet`` per plugin); a dead one is dropped when next read."""
         watchers = self.__dict__.get("_nitro_watchers")
         if watchers is None:
-            from weakref import WeakSet
+            watchers = self.__dict__["_nitro_watchers"] = {}
+        key = id(registry)
+        held = watchers.get(key)
+        if held is None or held() is not registry:  # new, or an id reused
+            watchers[key] = _weakref(registry)
 
-            watchers = self.__dict__["_nitro_watchers"] = WeakSet()
-        watchers.add(registry)
+    def _nitro_registries(self) -> List["HookRegistry"]:
+        """The live registries watching this plugin."""
+        watchers = self.__dict__.get("_nitro_watchers")
+        if not watchers:
+            return []
+        live = []
+        for key, held in list(watchers.items()):
+            registry = held()
+            if registry is None:
+                watchers.pop(key, None)
+            else:
+                live.append(registry)
+        return live
 
     def nitro_enter_service(self, manager: "PluginManager") -> None:
         """Called by the manager when it starts loading this instance: from

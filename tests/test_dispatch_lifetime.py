@@ -54,3 +54,26 @@ def test_a_plugin_does_not_keep_its_registry_alive() -> None:
     gc.collect()
     assert ref() is None
     plugin.enabled = False  # no registry to tell: nothing breaks
+
+
+def test_a_collected_registry_stops_watching_and_a_new_one_at_its_id_is_told() -> None:
+    plugin = Owner()
+    assert plugin.enabled is False  # held by no registry: not in service
+    reg = HookRegistry()
+    reg.register("e", lambda d: d + 1, plugin=plugin)
+    assert plugin.enabled is True and reg.trigger("e", 1) == 2
+    del reg
+    gc.collect()
+    assert plugin.enabled is False  # its only registry is gone
+    assert plugin.__dict__["_nitro_watchers"] == {}  # and forgotten on that read
+    # Registries made and dropped until one reuses a dead watcher's id: it
+    # is watched afresh, and told of changes.
+    for _ in range(50):
+        reg = HookRegistry()
+        reg.register("e", lambda d: d + 1, plugin=plugin)
+        assert plugin.enabled is True
+        plugin.enabled = False
+        assert reg.trigger("e", 1) == 1  # the change dropped its plan
+        del plugin.__dict__["_nitro_enabled"]  # back to "in service while held"
+        del reg
+        gc.collect()

@@ -44,6 +44,44 @@ def test_only_real_coroutine_functions_count_as_async() -> None:
     assert not is_async_callable(lambda data: data)
 
 
+def test_async_detection_sees_methods_partials_and_markers() -> None:
+    import functools
+    import inspect
+
+    class Owner:
+        async def coro(self, data: Any) -> Any:
+            return data
+
+        def sync(self, data: Any) -> Any:
+            return data
+
+    owner = Owner()
+    assert is_async_callable(owner.coro) and not is_async_callable(owner.sync)
+    assert is_async_callable(functools.partial(owner.coro))
+    assert not is_async_callable(functools.partial(owner.sync))
+
+    def marked(data: Any) -> Any:
+        return data
+
+    def lookalike(data: Any) -> Any:
+        return data
+
+    lookalike._is_coroutine_marker = object()  # type: ignore[attr-defined]
+    assert not is_async_callable(lookalike)  # only the real marker counts
+    if hasattr(inspect, "markcoroutinefunction"):  # Python 3.12+
+        inspect.markcoroutinefunction(marked)
+        assert is_async_callable(marked)
+        bound = types_method(marked, owner)
+        assert is_async_callable(bound)  # a method of a marked function
+    else:
+        assert not is_async_callable(marked)
+
+
+def types_method(func: Any, obj: Any) -> Any:
+    import types
+    return types.MethodType(func, obj)
+
+
 # -- 10: patterns over the lifecycle events conform ------------------------------------
 
 
