@@ -108,7 +108,8 @@ def is_async_callable(obj: Any) -> bool:
     if type(func) is _FUNCTION_TYPE:  # the common case, without failing lookups
         if func.__code__.co_flags & _CO_COROUTINE:
             return True
-        return bool(func.__dict__) and _marked(func)  # markers live in its __dict__
+        marks = func.__dict__  # markers live there (@hook's specs too: not markers)
+        return ("_is_coroutine_marker" in marks or "_is_coroutine" in marks) and _marked(func)
     for _ in range(8):  # unwrap bound methods and functools.partial
         inner = getattr(obj, "__func__", None)
         if inner is None:

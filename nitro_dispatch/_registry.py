@@ -277,6 +277,8 @@ class HookRegistry:
         raised.  Hooks of disabled plugins get nothing.  Async hooks are
         replayed as a task of the running event loop, or skipped with a
         warning when there is none."""
+        if not self._historic:
+            return  # no historic event: nothing to hand over, no hook held back
         records = list(records)
         with self._lock:
             for rec in records:
