@@ -108,8 +108,7 @@ def is_async_callable(obj: Any) -> bool:
     if type(func) is _FUNCTION_TYPE:  # the common case, without failing lookups
         if func.__code__.co_flags & _CO_COROUTINE:
             return True
-        marks = func.__dict__  # markers live there (@hook's specs too: not markers)
-        return ("_is_coroutine_marker" in marks or "_is_coroutine" in marks) and _marked(func)
+        return _marked(func)  # (not via func.__dict__: reading it creates one per function)
     for _ in range(8):  # unwrap bound methods and functools.partial
         inner = getattr(obj, "__func__", None)
         if inner is None:

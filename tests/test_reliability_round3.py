@@ -464,3 +464,26 @@ def test_one_plugins_stuck_timed_hooks_hold_only_a_share_of_the_pool() -> None:
             m.trigger("app.work", None)
     finally:
         release.set()
+
+
+def test_async_detection_allocates_nothing_per_function() -> None:
+    # Reading a function's __dict__ would create one for it: 64 bytes or
+    # more per registered hook (benchmark M).
+    import gc
+    import tracemalloc
+
+    def make() -> Any:
+        def hook(data: Any) -> Any:
+            return data
+        return hook
+
+    functions = [make() for _ in range(2000)]
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        assert not any(is_async_callable(f) for f in functions)
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert grown < 2000 * 8, grown
