@@ -310,15 +310,26 @@ class _Versions:
         if canon in self.known:
             return self.known[canon]
         if self.by_name is None:  # built once, on the first need
-            needed = self.needed
-            self.by_name = {}
-            for where, dists in reversed(self.index):  # the first found wins
-                self.by_name.update([(d[NORM], (where, d)) for d in reversed(dists)
-                                     if d[NORM] in needed])
+            self.by_name = self._locate()
         found = self.by_name.get(canon)
         version = None if found is None else installed_version(*found)
         self.known[canon] = version
         return version
+
+    def _locate(self) -> Dict[str, Tuple[str, Any]]:
+        """Where each needed name is installed: the first record of it in
+        path order (importlib.metadata's choice), the scan ending once
+        every needed name is found."""
+        needed = self.needed
+        found: Dict[str, Tuple[str, Any]] = {}
+        for where, dists in self.index:
+            for d in dists:
+                name = d[NORM]
+                if name in needed and name not in found:
+                    found[name] = (where, d)
+            if len(found) == len(needed):
+                break
+        return found
 
 
 def _short(text: str) -> str:

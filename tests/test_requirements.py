@@ -264,3 +264,30 @@ def test_list_dropin_plugins_reads_without_running(tmp_path: Path) -> None:
     with pytest.raises(TypeError):
         nitro_dispatch.list_dropin_plugins(str(tmp_path))  # type: ignore[arg-type]
     assert "a_plugin" not in " ".join(sys.modules)
+
+
+def test_a_requirement_is_judged_by_the_first_installed_copy_on_the_path(
+        site: Path, tmp_path_factory: pytest.TempPathFactory,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # importlib.metadata's choice: the first distribution of a name in path
+    # order, and within one folder the first it lists.
+    group = "ndtest.req.shadowed"
+    later = tmp_path_factory.mktemp("later-site")
+    monkeypatch.syspath_prepend(str(later))
+    monkeypatch.syspath_prepend(str(site))  # site first, then later
+    dist(site, "ndtest-base", "1.0")
+    dist(later, "ndtest-base", "2.0")
+    dist(site, "ndtest-wants", "1.0", group=group, plugins={"wants": "ndtest_wants:Wants"},
+         requires=["ndtest-base>=2"])
+    manager = PluginManager(entry_point_group=group)
+    manager.discover_installed_plugins()
+    assert [p.message for p in manager.get_problems()] == [
+        "plugin 'wants' (distribution ndtest-wants 1.0) requires ndtest-base>=2, but "
+        "ndtest-base 1.0 is installed"]
+    assert importlib_metadata_version("ndtest-base") == "1.0"  # what importlib sees too
+
+
+def importlib_metadata_version(name: str) -> str:
+    import importlib.metadata
+
+    return importlib.metadata.version(name)
