@@ -136,7 +136,11 @@ def _marked(obj: Any) -> bool:
     """The marker attributes, compared by identity with the real markers
     (their modules are loaded whenever something carries them)."""
     inspect = sys.modules.get("inspect")
-    mark = getattr(inspect, "_is_coroutine_mark", None)
+    # inspect.markcoroutinefunction's marker: named _is_coroutine_marker in
+    # Python 3.12, _is_coroutine_mark from 3.13 (the attribute it sets on the
+    # function is _is_coroutine_marker in both).
+    mark = getattr(inspect, "_is_coroutine_mark", None) or \
+        getattr(inspect, "_is_coroutine_marker", None)
     if mark is not None and getattr(obj, "_is_coroutine_marker", None) is mark:
         return True
     coroutines = sys.modules.get("asyncio.coroutines")
