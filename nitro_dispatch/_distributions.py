@@ -719,16 +719,21 @@ def _all_unchanged(root: str, dists: List[Record], is_dir: bool) -> bool:
     try:  # _unchanged, inlined: this loop is most of a repeated listing
         for dist in dists:
             for rel, mtime, size, ino in dist[STATS]:
+                if type(rel) is not str:  # os.stat takes an int for a descriptor
+                    return False
                 st = stat_at(rel, dir_fd=fd)
                 if st.st_mtime_ns != mtime or st.st_size != size or st.st_ino != ino:
                     return False
-    except (OSError, ValueError, TypeError):  # gone, or a record not shaped as ours
+    except _STALE:  # gone, or a record not shaped as ours
         return False
     finally:
         os.close(fd)
     return True
 
 
+# What checking a cached file raises when the file is gone or the record
+# was not written by this module (a row of another shape, a null byte).
+_STALE = (OSError, ValueError, TypeError)
 _DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
 _AT = os.stat in os.supports_dir_fd
 
@@ -737,10 +742,12 @@ def _unchanged(root: str, dist: Record, fd: Optional[int] = None) -> bool:
     """Whether the files a record was read from are as they were."""
     try:
         for rel, mtime, size, ino in dist[STATS]:
+            if type(rel) is not str:  # os.stat takes an int for a descriptor
+                return False
             st = os.stat(rel, dir_fd=fd) if fd is not None else os.stat(os.path.join(root, rel))
             if st.st_mtime_ns != mtime or st.st_size != size or st.st_ino != ino:
                 return False
-    except (OSError, ValueError, TypeError):  # gone, or a record not shaped as ours
+    except _STALE:  # gone, or a record not shaped as ours
         return False
     return True
 

@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import warnings
 import zipfile
 from pathlib import Path
 from typing import Any, Dict, List, Tuple
@@ -509,7 +510,13 @@ def test_corrupt_cache_is_ignored_and_replaced(site: Path, cache_dir: Path,
     assert site_dists(read_doc(cache_file), site)[0][0] == "sturdy"  # rewritten
 
 
-def test_structurally_wrong_cache_is_ignored(site: Path, cache_dir: Path) -> None:
+@pytest.mark.parametrize("relative_stat", [True, False], ids=["stat-at", "stat-joined"])
+def test_structurally_wrong_cache_is_ignored(site: Path, cache_dir: Path, relative_stat: bool,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    # Both ways of checking a record's files: relative to a descriptor of
+    # the directory (POSIX), and by joined paths (where that is missing).
+    from nitro_dispatch import _distributions
+    monkeypatch.setattr(_distributions, "_AT", relative_stat and _distributions._AT)
     make_plugin_dist(site, "sturdy", "1.0", {"sturdy": "sturdy:P"})
     age_tree(site)
     expected = list_installed_plugins(path=[site])
@@ -537,9 +544,19 @@ def test_structurally_wrong_cache_is_ignored(site: Path, cache_dir: Path) -> Non
         doctored(lambda d: d[0].__setitem__(1, 42)),
         no_dists(marshal.loads(marshal.dumps(good))),
     ]
+    # A file name that is not a string: os.stat would take an int for a
+    # descriptor, raising OverflowError for one out of range and warning for
+    # a bool (found by the fuzzer, tests/test_reliability_cache_fuzz.py).
+    for rel in [2 ** 70, -2 ** 70, 2 ** 40, 7, -1, True, None, 1.5, b"x", "a\0", ("x",), {}]:
+        variants.append(doctored(lambda d, rel=rel: d[0].__setitem__(2, [[rel, 0, 0, 0]])))
+        variants.append(doctored(lambda d, rel=rel: d[0][2].insert(0, [rel, 0, 0, 0])))
+    variants += [doctored(lambda d, row=row: d[0].__setitem__(2, [row]))
+                 for row in [[], ["x"], {"a": 1, "b": 2, "c": 3, "d": 4}, "abcd", 2 ** 70]]
     for doc in variants:
         write_doc(cache_file, doc)
-        assert list_installed_plugins(path=[site]) == expected, doc
+        with warnings.catch_warnings():  # nor a warning (3.12: "bool is used as a file descriptor")
+            warnings.simplefilter("error")
+            assert list_installed_plugins(path=[site]) == expected, doc
 
 
 def test_unwritable_cache_never_breaks_listing(site: Path, tmp_path: Path,
